@@ -1,0 +1,186 @@
+//! `sqlalint check`: resolve settings → walk → lint files in parallel →
+//! apply fixes → report. Files are linted in sorted order and collected in
+//! that order, so the output is the same for any number of threads.
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use miette::{miette, IntoDiagnostic};
+use rayon::prelude::*;
+
+use crate::cli::{CheckArgs, OutputFormat};
+use crate::diagnostic::Applicability;
+use crate::engine::Engine;
+use crate::lint::{self, CheckedFile, FixMode, Level};
+use crate::registry;
+use crate::report::{self, ReportContext};
+use crate::settings::Settings;
+use crate::walk::{self, WalkOptions};
+use crate::Status;
+
+/// Worker stack size: rule checks walk expressions, and generated code can nest deeply.
+const WORKER_STACK: usize = 64 * 1024 * 1024;
+
+pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
+    // Ignore the error if a pool already exists (tests may call twice).
+    let _ = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK).build_global();
+    let settings = Settings::resolve(args)?;
+    let engine = Engine::new().map_err(|e| miette!("internal error: {}", e.0))?;
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let (files, walk_errors) = walk::collect_files(
+        &paths,
+        &WalkOptions {
+            root: &settings.root,
+            excludes: &settings.excludes,
+            respect_gitignore: !args.no_respect_gitignore,
+            force_exclude: args.force_exclude,
+        },
+    );
+    let mut status_error = false;
+    for error in &walk_errors {
+        status_error |= error.fatal;
+        if error.fatal || !args.quiet {
+            let level = if error.fatal { "error" } else { "warning" };
+            eprintln!("sqlalint: {level}: {}: {}", error.path.display(), error.message);
+        }
+    }
+
+    if args.parse_only {
+        return parse_only(&files, status_error);
+    }
+
+    let fix_mode = if args.fix || args.diff {
+        FixMode::Apply(if args.unsafe_fixes { Applicability::Unsafe } else { Applicability::Safe })
+    } else {
+        FixMode::None
+    };
+    let checked: Vec<CheckedFile> =
+        files.par_iter().map(|path| lint::check_file(&engine, path, &settings.rules_for(path), fix_mode)).collect();
+
+    for message in checked.iter().flat_map(|f| &f.messages) {
+        let fatal = message.level == Level::Error;
+        status_error |= fatal;
+        if fatal || !args.quiet {
+            let level = if fatal { "error" } else { "warning" };
+            eprintln!("sqlalint: {level}: {}: {}", report::display_path(&message.path), message.text);
+        }
+    }
+
+    let mut diff_found = false;
+    if args.diff {
+        diff_found = write_diffs(&checked)?;
+    } else if args.fix {
+        for file in &checked {
+            if let Some(fixed) = &file.fixed {
+                if let Err(err) = crate::fix::write_atomically(&file.path, &fixed.fixed) {
+                    eprintln!("sqlalint: error: {}: cannot write fixes: {err}", file.path.display());
+                    status_error = true;
+                }
+            }
+        }
+        if args.show_fixes || !args.quiet {
+            write_applied_fixes(&checked, args.show_fixes);
+        }
+    }
+
+    let root_relative = |path: &std::path::Path| settings.root_relative(path);
+    let ctx = ReportContext {
+        root: &settings.root,
+        enabled: &settings.rules,
+        root_relative: &root_relative,
+        color: args.output_file.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        unsafe_fixes: args.unsafe_fixes,
+        files_checked: files.len(),
+    };
+    if !args.diff {
+        let mut buffer: Vec<u8> = Vec::new();
+        if args.statistics {
+            report::write_statistics(&mut buffer, &checked).into_diagnostic()?;
+        } else if args.quiet && matches!(args.output_format, OutputFormat::Full | OutputFormat::Concise) {
+            // Quiet: findings only, no summary.
+            let mut all = Vec::new();
+            report::write(OutputFormat::Concise, &mut all, &checked, &ctx).into_diagnostic()?;
+            let text = String::from_utf8_lossy(&all);
+            for line in text.lines().filter(|l| !l.starts_with("Found ") && !l.starts_with("All checks passed")) {
+                writeln!(buffer, "{line}").into_diagnostic()?;
+            }
+        } else {
+            report::write(args.output_format, &mut buffer, &checked, &ctx).into_diagnostic()?;
+        }
+        match &args.output_file {
+            Some(path) => crate::fix::write_atomically(path, &String::from_utf8_lossy(&buffer))
+                .or_else(|_| std::fs::write(path, &buffer))
+                .map_err(|e| miette!("cannot write {}: {e}", path.display()))?,
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                // A closed pipe (`| head`) is not an error worth a panic.
+                let _ = stdout.write_all(&buffer).and_then(|_| stdout.flush());
+            }
+        }
+    }
+
+    let findings = checked.iter().any(|f| !f.findings.is_empty());
+    Ok(if status_error {
+        Status::Error
+    } else if (findings || diff_found) && !args.exit_zero {
+        Status::Findings
+    } else {
+        Status::Clean
+    })
+}
+
+fn write_diffs(checked: &[CheckedFile]) -> miette::Result<bool> {
+    let mut stdout = std::io::stdout().lock();
+    let mut fixes = 0;
+    for file in checked {
+        let Some(fixed) = &file.fixed else { continue };
+        fixes += fixed.applied.len();
+        let name = report::display_path(&file.path);
+        let diff = similar::TextDiff::from_lines(&fixed.original, &fixed.fixed);
+        let text = diff.unified_diff().header(&format!("a/{name}"), &format!("b/{name}")).to_string();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = writeln!(stdout);
+    }
+    if fixes > 0 {
+        eprintln!("Would fix {fixes} finding{}.", if fixes == 1 { "" } else { "s" });
+    } else {
+        eprintln!("No fixes available.");
+    }
+    Ok(fixes > 0)
+}
+
+fn write_applied_fixes(checked: &[CheckedFile], detailed: bool) {
+    let total: usize = checked.iter().filter_map(|f| f.fixed.as_ref()).map(|f| f.applied.len()).sum();
+    if total == 0 {
+        return;
+    }
+    eprintln!("Fixed {total} finding{}:", if total == 1 { "" } else { "s" });
+    if !detailed {
+        return;
+    }
+    for file in checked {
+        let Some(fixed) = &file.fixed else { continue };
+        let mut counts: std::collections::BTreeMap<usize, usize> = Default::default();
+        for rule in &fixed.applied {
+            *counts.entry(*rule).or_default() += 1;
+        }
+        eprintln!("- {}:", report::display_path(&file.path));
+        for (rule, count) in counts {
+            let rule = &registry::all()[rule];
+            eprintln!("    {count} × {} ({})", rule.code, rule.name);
+        }
+    }
+}
+
+fn parse_only(files: &[PathBuf], status_error: bool) -> miette::Result<Status> {
+    let start = Instant::now();
+    let results: Vec<Result<usize, String>> = files.par_iter().map(|path| lint::parse_only(path)).collect();
+    let bytes: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    eprintln!(
+        "parse-only: {} files, {bytes} bytes, {failed} unreadable, {:.3}s",
+        files.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(if status_error || failed > 0 { Status::Error } else { Status::Clean })
+}

@@ -1,0 +1,130 @@
+//! Command-line interface (clap derive). Flags follow Ruff's names so that
+//! Python developers already know them.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sqlalint",
+    version,
+    about = "A fast linter for SQLAlchemy ORM anti-patterns in Python code",
+    after_help = "Examples:\n  sqlalint check .                       lint the current project\n  sqlalint check src/ --select SA1       only the N+1/loop family\n  sqlalint check . --output-format sarif -o sqlalint.sarif\n  sqlalint check . --fix                 apply safe fixes\n  sqlalint rule SA101                    explain a rule\n  sqlalint rules                         list every rule"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Lint Python files for SQLAlchemy anti-patterns.
+    Check(CheckArgs),
+    /// Show the documentation of one rule, or of every rule with --all.
+    Rule(RuleArgs),
+    /// List every rule: code, name, family, default, fix availability.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Source snippets with labels and help (default).
+    Full,
+    /// One line per finding: `path:line:col: CODE message`.
+    Concise,
+    /// A JSON array of findings (documented in README).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on pull requests).
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Files or directories to lint [default: .]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "full", env = "SQLALINT_OUTPUT_FORMAT")]
+    pub(crate) output_format: OutputFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long, value_name = "PATH")]
+    pub(crate) output_file: Option<PathBuf>,
+    /// Rule codes or prefixes to enable, replacing the configured selection (`ALL` for every rule).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub(crate) select: Option<Vec<String>>,
+    /// Rule codes or prefixes to enable on top of the selection.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub(crate) extend_select: Vec<String>,
+    /// Rule codes or prefixes to disable.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub(crate) ignore: Vec<String>,
+    /// Use this configuration file instead of discovering one.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub(crate) isolated: bool,
+    /// Apply safe fixes in place.
+    #[arg(long)]
+    pub(crate) fix: bool,
+    /// Also apply unsafe fixes (with --fix or --diff).
+    #[arg(long)]
+    pub(crate) unsafe_fixes: bool,
+    /// Print the fixes as a unified diff and change nothing (exit 1 when there is a diff).
+    #[arg(long, conflicts_with = "fix")]
+    pub(crate) diff: bool,
+    /// List the fixes that were applied.
+    #[arg(long)]
+    pub(crate) show_fixes: bool,
+    /// Exit 0 even when there are findings (still 2 on errors).
+    #[arg(long)]
+    pub(crate) exit_zero: bool,
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    pub(crate) statistics: bool,
+    /// Apply exclusions to files named explicitly on the command line too (for pre-commit).
+    #[arg(long)]
+    pub(crate) force_exclude: bool,
+    /// Lint files that .gitignore/.ignore would skip.
+    #[arg(long)]
+    pub(crate) no_respect_gitignore: bool,
+    /// Glob patterns to exclude, replacing the defaults.
+    #[arg(long, value_delimiter = ',', value_name = "GLOBS")]
+    pub(crate) exclude: Option<Vec<String>>,
+    /// Glob patterns to exclude on top of the defaults and the configuration.
+    #[arg(long, value_delimiter = ',', value_name = "GLOBS")]
+    pub(crate) extend_exclude: Vec<String>,
+    /// Print nothing but the findings (no summary, no warnings).
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// Benchmark baseline: read and parse every file, run no rule.
+    #[arg(long, hide = true)]
+    pub(crate) parse_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RuleArgs {
+    /// Rule code, e.g. SA101.
+    #[arg(required_unless_present = "all")]
+    pub(crate) code: Option<String>,
+    /// Show every rule's documentation.
+    #[arg(long, conflicts_with = "code")]
+    pub(crate) all: bool,
+    /// `text` (Markdown) or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) output_format: DocsFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
+    /// `text` (a table) or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) output_format: DocsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DocsFormat {
+    Text,
+    Json,
+}

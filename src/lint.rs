@@ -1,0 +1,204 @@
+//! The per-file pipeline: read → decode → parse → one engine pass →
+//! suppression → findings with positions. Trees are dropped as soon as the
+//! file is done; the source is kept only when it has findings (the full
+//! reporter shows snippets and fixes need it).
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::{Applicability, Diagnostic, Fix};
+use crate::engine::{self, Engine};
+use crate::noqa::Suppressions;
+use crate::registry::{self, RuleId};
+use crate::selection::RuleSet;
+use crate::source::{Position, SourceFile};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Finding {
+    pub(crate) rule: RuleId,
+    pub(crate) range: Range<usize>,
+    pub(crate) start: Position,
+    pub(crate) end: Position,
+    /// 1-based UTF-16 columns of start and end, for SARIF.
+    pub(crate) start_utf16: usize,
+    pub(crate) end_utf16: usize,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
+    pub(crate) fix: Option<Fix>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    Warning,
+    Error,
+}
+
+/// A message about a file that is not a finding (syntax error, decoding, I/O).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct FileMessage {
+    pub(crate) path: PathBuf,
+    pub(crate) level: Level,
+    pub(crate) text: String,
+}
+
+pub(crate) struct CheckedFile {
+    pub(crate) path: PathBuf,
+    /// Kept only when there are findings or fixes.
+    pub(crate) source: Option<Arc<SourceFile>>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) messages: Vec<FileMessage>,
+    /// The fixed text, when fixing changed the file.
+    pub(crate) fixed: Option<FixedFile>,
+}
+
+pub(crate) struct FixedFile {
+    pub(crate) original: String,
+    pub(crate) fixed: String,
+    /// Codes of the applied fixes, one per fix.
+    pub(crate) applied: Vec<RuleId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FixMode {
+    None,
+    /// Apply fixes up to this applicability (Safe = safe only, Unsafe = both).
+    Apply(Applicability),
+}
+
+/// Reads a file as text. Invalid UTF-8 is decoded lossily and NUL bytes become
+/// spaces (both with a warning), so one odd file never stops the run.
+pub(crate) fn read_source(path: &Path) -> Result<(String, Vec<String>), String> {
+    let bytes = std::fs::read(path).map_err(|err| format!("cannot read file: {err}"))?;
+    let mut warnings = Vec::new();
+    let mut text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            warnings.push(format!(
+                "file is not valid UTF-8 (first invalid byte at offset {}); linted with invalid bytes replaced",
+                err.utf8_error().valid_up_to()
+            ));
+            String::from_utf8_lossy(err.as_bytes()).into_owned()
+        }
+    };
+    if text.contains('\0') {
+        warnings.push("file contains NUL bytes, which Python rejects; linted with them read as spaces".into());
+        text = text.replace('\0', " ");
+    }
+    if let Some(stripped) = text.strip_prefix('\u{feff}') {
+        text = stripped.to_string();
+    }
+    Ok((text, warnings))
+}
+
+/// Lints one text: the diagnostics that survive selection and suppression.
+fn lint_text(
+    engine: &Engine,
+    file: &SourceFile,
+    enabled: &RuleSet,
+) -> Result<(Vec<Diagnostic>, Option<usize>), String> {
+    let tree = engine::parse(&file.text).ok_or_else(|| "the parser gave up on this file".to_string())?;
+    let syntax_error = engine::first_syntax_error(&tree);
+    let found = engine.run(file, &tree, &|id| enabled.contains(id));
+    drop(tree);
+    let suppressions = Suppressions::from_comments(file, &found.comments);
+    let rules = registry::all();
+    let diagnostics = found
+        .diagnostics
+        .into_iter()
+        .filter(|d| !suppressions.is_suppressed(file.line_index(d.range.start), &rules[d.rule].code))
+        .collect();
+    Ok((diagnostics, syntax_error))
+}
+
+fn to_finding(file: &SourceFile, d: Diagnostic) -> Finding {
+    Finding {
+        rule: d.rule,
+        start: file.position(d.range.start),
+        end: file.position(d.range.end),
+        start_utf16: file.utf16_column(d.range.start),
+        end_utf16: file.utf16_column(d.range.end),
+        range: d.range,
+        message: d.message,
+        help: d.help,
+        fix: d.fix,
+    }
+}
+
+/// Most fix passes per file; overlapping fixes need more than one.
+const MAX_FIX_PASSES: usize = 10;
+
+pub(crate) fn check_file(engine: &Engine, path: &Path, enabled: &RuleSet, fix_mode: FixMode) -> CheckedFile {
+    let mut checked =
+        CheckedFile { path: path.to_path_buf(), source: None, findings: Vec::new(), messages: Vec::new(), fixed: None };
+    let message = |level, text: String| FileMessage { path: path.to_path_buf(), level, text };
+    let (text, warnings) = match read_source(path) {
+        Ok(read) => read,
+        Err(err) => {
+            checked.messages.push(message(Level::Error, err));
+            return checked;
+        }
+    };
+    checked.messages.extend(warnings.into_iter().map(|w| message(Level::Warning, w)));
+    let original = text.clone();
+    let mut file = SourceFile::new(path.to_path_buf(), text);
+    let (mut diagnostics, syntax_error) = match lint_text(engine, &file, enabled) {
+        Ok(result) => result,
+        Err(err) => {
+            checked.messages.push(message(Level::Error, err));
+            return checked;
+        }
+    };
+    if let Some(offset) = syntax_error {
+        let at = file.position(offset);
+        checked.messages.push(message(
+            Level::Warning,
+            format!("syntax error at {}:{}; the rest of the file was linted as far as it parses", at.row, at.column),
+        ));
+    }
+
+    if let FixMode::Apply(level) = fix_mode {
+        let mut applied = Vec::new();
+        for _ in 0..MAX_FIX_PASSES {
+            let fixes: Vec<&Diagnostic> =
+                diagnostics.iter().filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability <= level)).collect();
+            if fixes.is_empty() {
+                break;
+            }
+            let (new_text, rules) = crate::fix::apply(&file.text, &fixes);
+            if rules.is_empty() || new_text == file.text {
+                break;
+            }
+            let candidate = SourceFile::new(path.to_path_buf(), new_text);
+            let Ok((new_diagnostics, new_error)) = lint_text(engine, &candidate, enabled) else { break };
+            if new_error.is_some() && syntax_error.is_none() {
+                checked.messages.push(message(
+                    Level::Warning,
+                    "a fix would have introduced a syntax error and was not applied; please report this".into(),
+                ));
+                break;
+            }
+            applied.extend(rules);
+            file = candidate;
+            diagnostics = new_diagnostics;
+        }
+        if file.text != original {
+            checked.fixed = Some(FixedFile { original, fixed: file.text.clone(), applied });
+        }
+    }
+
+    checked.findings = diagnostics.into_iter().map(|d| to_finding(&file, d)).collect();
+    checked.findings.sort_by(|a, b| {
+        (a.start, a.end, &registry::all()[a.rule].code).cmp(&(b.start, b.end, &registry::all()[b.rule].code))
+    });
+    if !checked.findings.is_empty() || checked.fixed.is_some() {
+        checked.source = Some(Arc::new(file));
+    }
+    checked
+}
+
+/// Parse only (benchmark baseline): read, decode and parse, nothing else.
+pub(crate) fn parse_only(path: &Path) -> Result<usize, String> {
+    let (text, _) = read_source(path)?;
+    let tree = engine::parse(&text).ok_or("the parser gave up on this file")?;
+    Ok(tree.root_node().end_byte())
+}

@@ -1,0 +1,68 @@
+//! sqlalint: a fast static-analysis gate for SQLAlchemy ORM anti-patterns.
+//!
+//! Data flows one way: walk (`walk`) → read and parse (`lint`, `engine`) →
+//! rule checks (`rules`, one combined query) → diagnostics → suppression and
+//! selection → sort → report (`report`).
+mod check;
+mod checker;
+mod cli;
+mod config;
+mod diagnostic;
+mod docs;
+mod engine;
+mod fix;
+mod lint;
+mod noqa;
+mod python;
+mod query;
+mod registry;
+mod report;
+mod selection;
+mod settings;
+mod source;
+mod walk;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes, as Ruff's: 0 clean, 1 findings, 2 error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Clean,
+    Findings,
+    Error,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> Self {
+        ExitCode::from(match status {
+            Status::Clean => 0,
+            Status::Findings => 1,
+            Status::Error => 2,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // --help and --version are successes; usage errors are exit 2 (clap's default too).
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Check(args) => check::run(&args),
+        cli::Command::Rule(args) => docs::rule(&args),
+        cli::Command::Rules(args) => docs::rules(&args),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}

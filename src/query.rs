@@ -1,0 +1,158 @@
+//! Recognising SQLAlchemy query expressions across dialects, syntactically:
+//! legacy `session.query(M)...`, Flask-SQLAlchemy `M.query...`, 2.0
+//! `session.scalars(select(M))` / `session.execute(select(M))`, SQLModel
+//! `session.exec(select(M))`, awaited async forms, and local variables
+//! assigned from any of these earlier in the same scope.
+use tree_sitter::Node;
+
+use crate::python::{self, Chain};
+
+/// How a query expression is written, which decides the advice we give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `session.query(M)...` or Flask-SQLAlchemy `M.query...`.
+    Legacy,
+    /// `session.scalars(select(M))`, `session.execute(...)`, `session.exec(...)`.
+    Statement,
+}
+
+/// A recognised query: its dialect and the chain it was read from.
+#[derive(Debug)]
+pub(crate) struct QueryExpr<'t> {
+    pub(crate) dialect: Dialect,
+    pub(crate) chain: Chain<'t>,
+    /// Index in `chain.links` of the link that starts the query (`query`, `scalars`, ...).
+    pub(crate) start: usize,
+}
+
+impl<'t> QueryExpr<'t> {
+    /// The first model-like argument: `User` in `query(User)`, `select(User)`, or the Flask root `User.query`.
+    pub(crate) fn entity(&self, src: &'t str) -> Option<&'t str> {
+        let link = self.chain.links.get(self.start)?;
+        if self.dialect == Dialect::Legacy && link.call.is_none() {
+            return src.get(self.chain.root.byte_range()).filter(|name| is_class_name(name));
+        }
+        let call = link.call?;
+        let first = python::positional_arguments(call).into_iter().next()?;
+        let first = python::unparen(first);
+        let entity = if self.dialect == Dialect::Statement {
+            // scalars(select(User)...) → User
+            let inner = python::chain(first, src);
+            let select = inner.links.first().filter(|l| l.name == "select")?;
+            python::unparen(*python::positional_arguments(select.call?).first()?)
+        } else {
+            first
+        };
+        (entity.kind() == "identifier").then(|| src.get(entity.byte_range())).flatten().filter(|n| is_class_name(n))
+    }
+}
+
+pub(crate) fn is_class_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+/// Statement-executing methods whose result holds ORM rows.
+const EXECUTORS: &[&str] = &["scalars", "execute", "exec"];
+
+/// Recognises `node` as a query expression, without following variables.
+pub(crate) fn query_expr<'t>(node: Node<'t>, src: &'t str) -> Option<QueryExpr<'t>> {
+    let chain = python::chain(node, src);
+    let start = chain.links.iter().enumerate().find_map(|(index, link)| {
+        let is_method = link.call.is_some_and(is_method_call);
+        match (link.name, link.call) {
+            // session.query(User, ...): a method call with at least one entity or column.
+            ("query", Some(call)) if is_method && !python::positional_arguments(call).is_empty() => {
+                Some((index, Dialect::Legacy))
+            }
+            // Flask-SQLAlchemy: User.query.filter(...): `query` read on a class.
+            ("query", None) if index == 0 && is_class_name(root_text(&chain, src)) => Some((index, Dialect::Legacy)),
+            // session.scalars(select(User)), session.execute(stmt), session.exec(select(User)).
+            (name, Some(call)) if is_method && EXECUTORS.contains(&name) => {
+                let first = python::positional_arguments(call).into_iter().next().map(python::unparen)?;
+                is_statement(first, src).then_some((index, Dialect::Statement))
+            }
+            _ => None,
+        }
+    })?;
+    Some(QueryExpr { dialect: start.1, chain, start: start.0 })
+}
+
+fn is_method_call(call: Node<'_>) -> bool {
+    call.child_by_field_name("function").map(python::unparen).is_some_and(|f| f.kind() == "attribute")
+}
+
+fn root_text<'t>(chain: &Chain<'t>, src: &'t str) -> &'t str {
+    src.get(chain.root.byte_range()).unwrap_or("")
+}
+
+/// `select(...)...` (possibly a variable holding one, checked by the caller) or `text(...)`.
+pub(crate) fn is_statement(node: Node<'_>, src: &str) -> bool {
+    let chain = python::chain(node, src);
+    match chain.links.first() {
+        Some(first) if first.call.is_some() => {
+            matches!(first.name, "select" | "text") || (first.name == "sql" && chain.links.len() > 1)
+        }
+        _ => {
+            // A variable: accept when assigned a `select(...)` in scope.
+            node.kind() == "identifier" && assigned_value(node, src).is_some_and(|v| is_statement_literal(v, src))
+        }
+    }
+}
+
+fn is_statement_literal(node: Node<'_>, src: &str) -> bool {
+    let chain = python::chain(node, src);
+    chain.links.first().is_some_and(|l| l.call.is_some() && matches!(l.name, "select" | "text"))
+}
+
+/// Recognises `node` as a query, following a local variable to its assignment.
+pub(crate) fn resolve_query<'t>(node: Node<'t>, src: &'t str) -> Option<QueryExpr<'t>> {
+    let node = python::unparen(node);
+    if let Some(found) = query_expr(node, src) {
+        return Some(found);
+    }
+    // `q.all()` where `q = session.query(User)...` earlier.
+    let chain = python::chain(node, src);
+    if chain.root.kind() == "identifier" {
+        let value = assigned_value(chain.root, src)?;
+        let mut found = query_expr(value, src)?;
+        found.chain.links.extend(chain.links);
+        return Some(found);
+    }
+    None
+}
+
+/// The value most recently assigned to identifier `name` before it is used,
+/// in the same function (or module) body — `None` when it is assigned more
+/// than once in a way we cannot order, or never.
+pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> {
+    let ident = src.get(name.byte_range())?;
+    let scope = python::enclosing_function(name)
+        .and_then(|f| f.child_by_field_name("body"))
+        .or_else(|| python::ancestors(name).find(|n| n.kind() == "module"))?;
+    let mut best: Option<Node<'t>> = None;
+    let mut stack = vec![scope];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= name.start_byte() {
+            continue;
+        }
+        match node.kind() {
+            // Nested scopes have their own variables.
+            "function_definition" | "class_definition" | "lambda" => continue,
+            "assignment" => {
+                if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
+                {
+                    if left.kind() == "identifier" && src.get(left.byte_range()) == Some(ident) {
+                        // The last assignment before the use wins (statements are visited in any order).
+                        if best.is_none_or(|b| b.start_byte() < right.start_byte()) {
+                            best = Some(right);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    best
+}
