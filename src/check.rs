@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::diagnostic::Applicability;
 use crate::engine::Engine;
-use crate::lint::{self, CheckedFile, FixMode, Level};
+use crate::index::merge::ModelIndex;
+use crate::index::FileFacts;
+use crate::lint::{self, CheckedFile, FixMode, Level, ModuleInfo};
 use crate::registry;
 use crate::report::{self, ReportContext};
 use crate::settings::Settings;
@@ -41,7 +43,7 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
         status_error |= error.fatal;
         if error.fatal || !args.quiet {
             let level = if error.fatal { "error" } else { "warning" };
-            eprintln!("sqlalint: {level}: {}: {}", error.path.display(), error.message);
+            eprintln!("sqlalint: {level}: {}: {}", report::display_path(&error.path), error.message);
         }
     }
 
@@ -54,8 +56,21 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     } else {
         FixMode::None
     };
-    let checked: Vec<CheckedFile> =
-        files.par_iter().map(|path| lint::check_file(&engine, path, &settings.rules_for(path), fix_mode)).collect();
+    let mut checked: Vec<CheckedFile> = files
+        .par_iter()
+        .map(|path| {
+            let module = ModuleInfo::for_path(path, &settings.root);
+            let module = (!args.no_model_index).then_some(module);
+            lint::check_file(&engine, path, &settings.rules_for(path), fix_mode, module.as_ref())
+        })
+        .collect();
+    let index = if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args) };
+    if args.show_models {
+        let json = serde_json::to_string_pretty(&index).map_err(|e| miette!("{e}"))?;
+        println!("{json}");
+        return Ok(if status_error { Status::Error } else { Status::Clean });
+    }
+    checked.par_iter_mut().for_each(|file| lint::resolve_deferred(file, &index));
 
     for message in checked.iter().flat_map(|f| &f.messages) {
         let fatal = message.level == Level::Error;
@@ -127,6 +142,37 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     } else {
         Status::Clean
     })
+}
+
+/// The project model index: the facts of the checked files, plus — when the checked paths lie
+/// inside a project (a config file or `.git` marks its root) — those of every other Python file
+/// of the project, so that pre-commit runs on a few changed files still know every model.
+fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs) -> ModelIndex {
+    let mut facts: Vec<(PathBuf, FileFacts)> =
+        checked.iter().map(|f| (f.path.clone(), f.facts.clone())).collect();
+    let inside_root = checked.iter().all(|f| walk::absolute(&f.path).starts_with(&settings.root));
+    if settings.root_is_project && inside_root && !checked.is_empty() {
+        let (all, _) = walk::collect_files(
+            std::slice::from_ref(&settings.root),
+            &WalkOptions {
+                root: &settings.root,
+                excludes: &settings.excludes,
+                respect_gitignore: !args.no_respect_gitignore,
+                force_exclude: false,
+            },
+        );
+        let seen: std::collections::HashSet<PathBuf> = checked.iter().map(|f| walk::absolute(&f.path)).collect();
+        let extra: Vec<(PathBuf, FileFacts)> = all
+            .par_iter()
+            .filter(|path| !seen.contains(&walk::absolute(path)))
+            .filter_map(|path| {
+                let module = ModuleInfo::for_path(path, &settings.root);
+                lint::facts_only(path, &module).map(|f| (path.clone(), f))
+            })
+            .collect();
+        facts.extend(extra);
+    }
+    ModelIndex::build(&facts)
 }
 
 fn write_diffs(checked: &[CheckedFile]) -> miette::Result<bool> {

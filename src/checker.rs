@@ -5,6 +5,8 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use crate::diagnostic::{Diagnostic, Fix};
+use crate::index::merge::ModelIndex;
+use crate::index::FileFacts;
 use crate::registry::RuleId;
 use crate::source::SourceFile;
 
@@ -33,15 +35,35 @@ impl<'t> Match<'_, 't> {
     }
 }
 
+/// The project-wide knowledge a deferred check resolves against.
+pub(crate) struct Project<'a> {
+    pub(crate) index: &'a ModelIndex,
+    /// The facts of the file the check came from (its module and imports).
+    pub(crate) file: &'a FileFacts,
+}
+
+/// A check that needs the project model index, which exists only once every
+/// file has been parsed. Rules record owned syntactic facts during the single
+/// pass and resolve them here, so no file is parsed twice.
+pub(crate) trait Deferred: Send + Sync {
+    fn resolve(&self, project: &Project<'_>, out: &mut Vec<Diagnostic>);
+}
+
 pub(crate) struct Checker<'a> {
     pub(crate) file: &'a SourceFile,
     pub(crate) rule: RuleId,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) deferred: Vec<Box<dyn Deferred>>,
 }
 
 impl<'a> Checker<'a> {
     pub(crate) fn new(file: &'a SourceFile) -> Self {
-        Checker { file, rule: 0, diagnostics: Vec::new() }
+        Checker { file, rule: 0, diagnostics: Vec::new(), deferred: Vec::new() }
+    }
+
+    /// Records a check to resolve against the model index after the pass.
+    pub(crate) fn defer(&mut self, check: Box<dyn Deferred>) {
+        self.deferred.push(check);
     }
 
     pub(crate) fn source(&self) -> &'a str {

@@ -98,9 +98,16 @@ pub(crate) struct CheckArgs {
     /// Print nothing but the findings (no summary, no warnings).
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Print the project model index (models, columns, relationships and how they load)
+    /// as JSON instead of findings: what sqlalint believes about your models.
+    #[arg(long)]
+    pub(crate) show_models: bool,
     /// Benchmark baseline: read and parse every file, run no rule.
     #[arg(long, hide = true)]
     pub(crate) parse_only: bool,
+    /// Benchmark: skip model-index extraction (cross-file rules then find nothing).
+    #[arg(long, hide = true)]
+    pub(crate) no_model_index: bool,
 }
 
 #[derive(Debug, Args)]

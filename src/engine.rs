@@ -4,9 +4,18 @@
 //! its pattern (found from the pattern's byte offset in the combined source).
 //! Measured by the benchmark: a separate query per rule would cost ~30% of a
 //! parse each, one combined query costs about one.
+//!
+//! The cursor walk itself is the cost (bench/run.py): tree-sitter's query cursor
+//! spends ~40% of a parse visiting every node, whatever the patterns. So when
+//! every pattern's root node kind can be read from its source (see
+//! [`root_kinds`]), a plain tree walk (~17% of a parse) finds the nodes of those
+//! kinds and runs the cursor only there, with `max_start_depth(0)`: the same
+//! matches for ~half the cost. Otherwise (wildcard or supertype roots, sibling
+//! sequences, quantified roots) the cursor walks the whole tree as before.
+//! `SQLALINT_QUERY_WALK=full` forces the whole-tree walk (A/B checks).
 use std::cell::RefCell;
 
-use tree_sitter::{Language, Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Language, Node, Parser, Query, QueryCursor, QueryMatch, StreamingIterator, Tree};
 
 use crate::checker::{Checker, Match};
 use crate::diagnostic::Diagnostic;
@@ -45,6 +54,9 @@ pub(crate) struct Engine {
     /// Owning rule of each pattern; `None` for internal patterns.
     pattern_rule: Vec<Option<RuleId>>,
     comment_capture: Option<u32>,
+    /// `root_kinds[kind_id]`: can a pattern start at a node of this kind? `None`
+    /// when some pattern's root kinds are unknown: walk with the cursor alone.
+    root_kinds: Option<Vec<bool>>,
 }
 
 /// Everything one cursor walk over a file produced.
@@ -52,6 +64,8 @@ pub(crate) struct FileMatches {
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// Byte ranges of every comment, for suppression comments.
     pub(crate) comments: Vec<std::ops::Range<usize>>,
+    /// Checks that need the project model index, resolved after every file is parsed.
+    pub(crate) deferred: Vec<Box<dyn crate::checker::Deferred>>,
 }
 
 impl Engine {
@@ -80,7 +94,12 @@ impl Engine {
             })
             .collect();
         let comment_capture = query.capture_index_for_name("sqlalint.comment");
-        Ok(Engine { query, pattern_rule, comment_capture })
+        let root_kinds = if std::env::var_os("SQLALINT_QUERY_WALK").is_some_and(|v| v == "full") {
+            None
+        } else {
+            pattern_root_kinds(&query, &source)
+        };
+        Ok(Engine { query, pattern_rule, comment_capture, root_kinds })
     }
 
     /// Runs every enabled rule over one parsed file in a single cursor walk.
@@ -90,19 +109,19 @@ impl Engine {
         let mut comments = Vec::new();
         let mut cursor = QueryCursor::new();
         let names = self.query.capture_names();
-        let mut matches = cursor.matches(&self.query, tree.root_node(), file.text.as_bytes());
-        while let Some(m) = matches.next() {
+        let text = file.text.as_bytes();
+        let mut on_match = |m: &QueryMatch<'_, '_>| {
             let Some(rule_id) = self.pattern_rule.get(m.pattern_index).copied().flatten() else {
                 if let Some(capture) = m.captures().iter().find(|c| Some(c.index) == self.comment_capture) {
                     comments.push(capture.node.byte_range());
                 }
-                continue;
+                return;
             };
             if !enabled(rule_id) {
-                continue;
+                return;
             }
             let Some(check) = rules[rule_id].check else {
-                continue;
+                return;
             };
             let found = Match {
                 pattern: m.pattern_index,
@@ -111,13 +130,158 @@ impl Engine {
             };
             checker.rule = rule_id;
             check(&mut checker, &found);
+        };
+        match &self.root_kinds {
+            None => {
+                let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+                while let Some(m) = matches.next() {
+                    on_match(m);
+                }
+            }
+            Some(root_kinds) => {
+                // Pre-order walk; at a possible pattern root, only patterns rooted there match.
+                cursor.set_max_start_depth(Some(0));
+                let mut walk = tree.walk();
+                'walk: loop {
+                    let node = walk.node();
+                    if root_kinds.get(usize::from(node.kind_id())).copied().unwrap_or(false) {
+                        let mut matches = cursor.matches(&self.query, node, text);
+                        while let Some(m) = matches.next() {
+                            on_match(m);
+                        }
+                    }
+                    if walk.goto_first_child() {
+                        continue;
+                    }
+                    while !walk.goto_next_sibling() {
+                        if !walk.goto_parent() {
+                            break 'walk;
+                        }
+                    }
+                }
+            }
         }
+        let deferred = std::mem::take(&mut checker.deferred);
         let mut diagnostics = checker.diagnostics;
         // Two patterns of one rule may reach the same node: report it once.
         diagnostics.sort_by(|a, b| (a.range.start, a.range.end, a.rule).cmp(&(b.range.start, b.range.end, b.rule)));
         diagnostics.dedup_by(|a, b| a.rule == b.rule && a.range == b.range);
-        FileMatches { diagnostics, comments }
+        FileMatches { diagnostics, comments, deferred }
     }
+}
+
+/// Which node kinds some pattern of `query` (compiled from `source`) can start at;
+/// `None` if that is not known for every pattern.
+fn pattern_root_kinds(query: &Query, source: &str) -> Option<Vec<bool>> {
+    let language = language();
+    let mut kinds = vec![false; language.node_kind_count()];
+    for pattern in 0..query.pattern_count() {
+        if !query.is_pattern_rooted(pattern) {
+            return None;
+        }
+        let text = source.get(query.start_byte_for_pattern(pattern)..query.end_byte_for_pattern(pattern))?;
+        for kind in root_kinds(text, &language)? {
+            *kinds.get_mut(usize::from(kind))? = true;
+        }
+    }
+    Some(kinds)
+}
+
+/// One item of a pattern's S-expression: a `(...)` or `[...]` list, a string, or any other token.
+#[derive(Debug)]
+enum Sexp<'a> {
+    List(char, Vec<Sexp<'a>>),
+    Str,
+    Atom(&'a str),
+}
+
+/// Reads the items of a pattern (comments and whitespace skipped); `None` if unbalanced.
+fn read_sexps(text: &str) -> Option<Vec<Sexp<'_>>> {
+    fn items<'a>(text: &'a str, pos: &mut usize, close: Option<char>) -> Option<Vec<Sexp<'a>>> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        while *pos < bytes.len() {
+            let c = bytes[*pos] as char;
+            match c {
+                c if c.is_ascii_whitespace() => *pos += 1,
+                ';' => *pos = text[*pos..].find('\n').map_or(bytes.len(), |i| *pos + i),
+                '(' | '[' => {
+                    *pos += 1;
+                    let inner = items(text, pos, Some(if c == '(' { ')' } else { ']' }))?;
+                    out.push(Sexp::List(c, inner));
+                }
+                ')' | ']' => {
+                    *pos += 1;
+                    return (close == Some(c)).then_some(out);
+                }
+                '"' => {
+                    *pos += 1;
+                    while *pos < bytes.len() && bytes[*pos] != b'"' {
+                        *pos += if bytes[*pos] == b'\\' { 2 } else { 1 };
+                    }
+                    *pos += 1;
+                    out.push(Sexp::Str);
+                }
+                _ => {
+                    let start = *pos;
+                    while *pos < bytes.len() && !b" \t\r\n()[]\";".contains(&bytes[*pos]) {
+                        *pos += 1;
+                    }
+                    out.push(Sexp::Atom(&text[start..*pos]));
+                }
+            }
+        }
+        close.is_none().then_some(out)
+    }
+    items(text, &mut 0, None)
+}
+
+/// Root node kinds of one pattern's source: `(kind ...)`, `[(a ...) (b ...)]`, either
+/// wrapped in a group with predicates (`((kind ...) (#eq? ...))`), with captures after
+/// them. `None` for anything else: wildcards, supertypes, anonymous or unknown kinds,
+/// sibling sequences, quantified or anchored roots.
+fn root_kinds(pattern: &str, language: &Language) -> Option<Vec<u16>> {
+    fn is_capture(item: &Sexp<'_>) -> bool {
+        matches!(item, Sexp::Atom(a) if a.starts_with('@'))
+    }
+    fn is_predicate(item: &Sexp<'_>) -> bool {
+        matches!(item, Sexp::List('(', inner) if matches!(inner.first(), Some(Sexp::Atom(a)) if a.starts_with('#')))
+    }
+    /// The single node of a sequence of items, ignoring captures (and predicates if allowed).
+    fn single<'s, 'a>(items: &'s [Sexp<'a>], predicates: bool) -> Option<&'s Sexp<'a>> {
+        let mut nodes = items.iter().filter(|i| !is_capture(i) && !(predicates && is_predicate(i)));
+        let node = nodes.next()?;
+        nodes.next().is_none().then_some(node)
+    }
+    fn kinds(item: &Sexp<'_>, language: &Language, out: &mut Vec<u16>) -> Option<()> {
+        match item {
+            Sexp::List('(', inner) => match inner.first()? {
+                Sexp::Atom(name) => {
+                    let named = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && *name != "_";
+                    let id = language.id_for_node_kind(name, true);
+                    if !named || matches!(*name, "ERROR" | "MISSING") || id == 0 || language.node_kind_is_supertype(id)
+                    {
+                        return None;
+                    }
+                    out.push(id);
+                    Some(())
+                }
+                Sexp::List(..) => kinds(single(inner, true)?, language, out),
+                Sexp::Str => None,
+            },
+            Sexp::List('[', inner) => {
+                for alternative in inner.iter().filter(|i| !is_capture(i)) {
+                    kinds(alternative, language, out)?;
+                }
+                Some(())
+            }
+            _ => None,
+        }
+    }
+    let items = read_sexps(pattern)?;
+    let mut out = Vec::new();
+    kinds(single(&items, false)?, language, &mut out)?;
+    Some(out)
 }
 
 /// First syntax error in a tree, as a byte offset (the tree may still be linted).
@@ -157,6 +321,54 @@ mod tests {
         // Every rule owns at least one pattern.
         for id in 0..registry::all().len() {
             assert!(engine.pattern_rule.contains(&Some(id)), "{} has no pattern", registry::all()[id].code);
+        }
+    }
+
+    #[test]
+    fn root_kinds_are_read_from_simple_patterns_only() {
+        let lang = language();
+        let id = |kind: &str| lang.id_for_node_kind(kind, true);
+        let roots = |pattern: &str| root_kinds(pattern, &lang);
+        assert_eq!(roots("(call function: (identifier) @f (#eq? @f \"len\")) @span"), Some(vec![id("call")]));
+        assert_eq!(roots("; c (x)\n((call) @c (#match? @c \"[(]\\\"\"))"), Some(vec![id("call")]));
+        assert_eq!(roots("[(call) (attribute) @a] @x"), Some(vec![id("call"), id("attribute")]));
+        assert_eq!(roots("(comment) @sqlalint.comment"), Some(vec![id("comment")]));
+        for fallback in [
+            "(_) @any",
+            "(expression) @supertype",
+            "(expression/identifier) @x",
+            "((comment) (function_definition))",
+            "(comment)+ @run",
+            "\"len\" @kw",
+            "[(call) \"if\"]",
+            "(ERROR) @e",
+            "(no_such_kind) @x",
+            "(call",
+        ] {
+            assert_eq!(roots(fallback), None, "{fallback}");
+        }
+    }
+
+    /// The root-kind walk must find exactly what the whole-tree cursor walk finds.
+    #[test]
+    fn root_kind_walk_matches_the_full_walk() {
+        let fast = Engine::new().unwrap();
+        assert!(fast.root_kinds.is_some(), "some rule pattern's root kind is not recognised: the engine is slower");
+        let full = Engine { root_kinds: None, ..Engine::new().unwrap() };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
+        let mut texts: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+            .unwrap_or_default();
+        texts.push("len(len(q.all()))  # noqa\nf(len(a.all()), [len(b.all()) for _ in x]  # c\n".into());
+        texts.push("def f(:\n    len(session.query(U).all())  # broken\nclass\n".into());
+        for text in texts {
+            let tree = parse(&text).unwrap();
+            let file = SourceFile::new("t.py".into(), text.clone());
+            let key = |m: FileMatches| {
+                let found: Vec<_> = m.diagnostics.into_iter().map(|d| (d.rule, d.range, d.message)).collect();
+                (found, m.comments)
+            };
+            assert_eq!(key(fast.run(&file, &tree, &|_| true)), key(full.run(&file, &tree, &|_| true)), "{text}");
         }
     }
 

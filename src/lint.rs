@@ -6,8 +6,10 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::checker::{Deferred, Project};
 use crate::diagnostic::{Applicability, Diagnostic, Fix};
 use crate::engine::{self, Engine};
+use crate::index::{self, FileFacts};
 use crate::noqa::Suppressions;
 use crate::registry::{self, RuleId};
 use crate::selection::RuleSet;
@@ -49,6 +51,54 @@ pub(crate) struct CheckedFile {
     pub(crate) messages: Vec<FileMessage>,
     /// The fixed text, when fixing changed the file.
     pub(crate) fixed: Option<FixedFile>,
+    /// What the file contributes to the project model index.
+    pub(crate) facts: FileFacts,
+    /// Checks waiting for the model index (see [`resolve_deferred`]).
+    pub(crate) deferred: Vec<Box<dyn Deferred>>,
+    pub(crate) suppressions: Suppressions,
+}
+
+impl CheckedFile {
+    pub(crate) fn empty(path: &Path) -> Self {
+        CheckedFile {
+            path: path.to_path_buf(),
+            source: None,
+            findings: Vec::new(),
+            messages: Vec::new(),
+            fixed: None,
+            facts: FileFacts::default(),
+            deferred: Vec::new(),
+            suppressions: Suppressions::default(),
+        }
+    }
+}
+
+/// Where a file sits in the project's module namespace.
+#[derive(Debug, Clone)]
+pub(crate) struct ModuleInfo {
+    pub(crate) name: String,
+    /// `__init__.py`: relative imports start from the module itself.
+    pub(crate) is_package: bool,
+}
+
+impl ModuleInfo {
+    /// The dotted module of `path`: relative to the project root when inside it, else its
+    /// absolute components (imports are matched by suffix, so both resolve).
+    pub(crate) fn for_path(path: &Path, root: &Path) -> Self {
+        let absolute = crate::walk::absolute(path);
+        let relative = absolute.strip_prefix(root).unwrap_or(&absolute);
+        let is_package = path.file_stem().is_some_and(|s| s == "__init__");
+        ModuleInfo { name: index::module_name(relative), is_package }
+    }
+}
+
+/// What one lint of a text produced.
+struct Linted {
+    diagnostics: Vec<Diagnostic>,
+    syntax_error: Option<usize>,
+    facts: FileFacts,
+    deferred: Vec<Box<dyn Deferred>>,
+    suppressions: Suppressions,
 }
 
 pub(crate) struct FixedFile {
@@ -90,15 +140,20 @@ pub(crate) fn read_source(path: &Path) -> Result<(String, Vec<String>), String> 
     Ok((text, warnings))
 }
 
-/// Lints one text: the diagnostics that survive selection and suppression.
+/// Lints one text: the diagnostics that survive selection and suppression, the file's
+/// index facts and its deferred checks — all from one parse.
 fn lint_text(
     engine: &Engine,
     file: &SourceFile,
     enabled: &RuleSet,
-) -> Result<(Vec<Diagnostic>, Option<usize>), String> {
+    module: Option<&ModuleInfo>,
+) -> Result<Linted, String> {
     let tree = engine::parse(&file.text).ok_or_else(|| "the parser gave up on this file".to_string())?;
     let syntax_error = engine::first_syntax_error(&tree);
     let found = engine.run(file, &tree, &|id| enabled.contains(id));
+    let facts = module
+        .map(|m| index::extract::extract(tree.root_node(), &file.text, &m.name, m.is_package))
+        .unwrap_or_default();
     drop(tree);
     let suppressions = Suppressions::from_comments(file, &found.comments);
     let rules = registry::all();
@@ -107,7 +162,7 @@ fn lint_text(
         .into_iter()
         .filter(|d| !suppressions.is_suppressed(file.line_index(d.range.start), &rules[d.rule].code))
         .collect();
-    Ok((diagnostics, syntax_error))
+    Ok(Linted { diagnostics, syntax_error, facts, deferred: found.deferred, suppressions })
 }
 
 fn to_finding(file: &SourceFile, d: Diagnostic) -> Finding {
@@ -127,9 +182,14 @@ fn to_finding(file: &SourceFile, d: Diagnostic) -> Finding {
 /// Most fix passes per file; overlapping fixes need more than one.
 const MAX_FIX_PASSES: usize = 10;
 
-pub(crate) fn check_file(engine: &Engine, path: &Path, enabled: &RuleSet, fix_mode: FixMode) -> CheckedFile {
-    let mut checked =
-        CheckedFile { path: path.to_path_buf(), source: None, findings: Vec::new(), messages: Vec::new(), fixed: None };
+pub(crate) fn check_file(
+    engine: &Engine,
+    path: &Path,
+    enabled: &RuleSet,
+    fix_mode: FixMode,
+    module: Option<&ModuleInfo>,
+) -> CheckedFile {
+    let mut checked = CheckedFile::empty(path);
     let message = |level, text: String| FileMessage { path: path.to_path_buf(), level, text };
     let (text, warnings) = match read_source(path) {
         Ok(read) => read,
@@ -141,13 +201,14 @@ pub(crate) fn check_file(engine: &Engine, path: &Path, enabled: &RuleSet, fix_mo
     checked.messages.extend(warnings.into_iter().map(|w| message(Level::Warning, w)));
     let original = text.clone();
     let mut file = SourceFile::new(path.to_path_buf(), text);
-    let (mut diagnostics, syntax_error) = match lint_text(engine, &file, enabled) {
+    let mut linted = match lint_text(engine, &file, enabled, module) {
         Ok(result) => result,
         Err(err) => {
             checked.messages.push(message(Level::Error, err));
             return checked;
         }
     };
+    let syntax_error = linted.syntax_error;
     if let Some(offset) = syntax_error {
         let at = file.position(offset);
         checked.messages.push(message(
@@ -160,7 +221,7 @@ pub(crate) fn check_file(engine: &Engine, path: &Path, enabled: &RuleSet, fix_mo
         let mut applied = Vec::new();
         for _ in 0..MAX_FIX_PASSES {
             let fixes: Vec<&Diagnostic> =
-                diagnostics.iter().filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability <= level)).collect();
+                linted.diagnostics.iter().filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability <= level)).collect();
             if fixes.is_empty() {
                 break;
             }
@@ -169,8 +230,8 @@ pub(crate) fn check_file(engine: &Engine, path: &Path, enabled: &RuleSet, fix_mo
                 break;
             }
             let candidate = SourceFile::new(path.to_path_buf(), new_text);
-            let Ok((new_diagnostics, new_error)) = lint_text(engine, &candidate, enabled) else { break };
-            if new_error.is_some() && syntax_error.is_none() {
+            let Ok(relinted) = lint_text(engine, &candidate, enabled, module) else { break };
+            if relinted.syntax_error.is_some() && syntax_error.is_none() {
                 checked.messages.push(message(
                     Level::Warning,
                     "a fix would have introduced a syntax error and was not applied; please report this".into(),
@@ -179,21 +240,57 @@ pub(crate) fn check_file(engine: &Engine, path: &Path, enabled: &RuleSet, fix_mo
             }
             applied.extend(rules);
             file = candidate;
-            diagnostics = new_diagnostics;
+            linted = relinted;
         }
         if file.text != original {
             checked.fixed = Some(FixedFile { original, fixed: file.text.clone(), applied });
         }
     }
 
-    checked.findings = diagnostics.into_iter().map(|d| to_finding(&file, d)).collect();
+    checked.findings = linted.diagnostics.into_iter().map(|d| to_finding(&file, d)).collect();
     checked.findings.sort_by(|a, b| {
         (a.start, a.end, &registry::all()[a.rule].code).cmp(&(b.start, b.end, &registry::all()[b.rule].code))
     });
-    if !checked.findings.is_empty() || checked.fixed.is_some() {
+    checked.facts = linted.facts;
+    checked.deferred = linted.deferred;
+    checked.suppressions = linted.suppressions;
+    if !checked.findings.is_empty() || checked.fixed.is_some() || !checked.deferred.is_empty() {
         checked.source = Some(Arc::new(file));
     }
     checked
+}
+
+/// Index facts of a file that is not being checked (pre-commit passes only changed
+/// files, but models live elsewhere in the project). `None` if it cannot be read.
+pub(crate) fn facts_only(path: &Path, module: &ModuleInfo) -> Option<FileFacts> {
+    let (text, _) = read_source(path).ok()?;
+    let tree = engine::parse(&text)?;
+    Some(index::extract::extract(tree.root_node(), &text, &module.name, module.is_package))
+}
+
+/// Resolves a file's deferred checks against the model index into findings.
+pub(crate) fn resolve_deferred(checked: &mut CheckedFile, index: &index::merge::ModelIndex) {
+    let deferred = std::mem::take(&mut checked.deferred);
+    let Some(file) = checked.source.clone() else { return };
+    let project = Project { index, file: &checked.facts };
+    let mut diagnostics = Vec::new();
+    for check in &deferred {
+        check.resolve(&project, &mut diagnostics);
+    }
+    let rules = registry::all();
+    let before = checked.findings.len();
+    checked.findings.extend(
+        diagnostics
+            .into_iter()
+            .filter(|d| !checked.suppressions.is_suppressed(file.line_index(d.range.start), &rules[d.rule].code))
+            .map(|d| to_finding(&file, d)),
+    );
+    if checked.findings.len() != before {
+        checked.findings.sort_by(|a, b| (a.start, a.end, &rules[a.rule].code).cmp(&(b.start, b.end, &rules[b.rule].code)));
+        checked.findings.dedup_by(|a, b| a.rule == b.rule && a.range == b.range);
+    } else if checked.fixed.is_none() && checked.findings.is_empty() {
+        checked.source = None;
+    }
 }
 
 /// Parse only (benchmark baseline): read, decode and parse, nothing else.

@@ -36,10 +36,12 @@ impl<'t> QueryExpr<'t> {
         let first = python::positional_arguments(call).into_iter().next()?;
         let first = python::unparen(first);
         let entity = if self.dialect == Dialect::Statement {
-            // scalars(select(User)...) → User
-            let inner = python::chain(first, src);
-            let select = inner.links.first().filter(|l| l.name == "select")?;
-            python::unparen(*python::positional_arguments(select.call?).first()?)
+            // scalars(select(User)...) → User, also through `stmt = select(User)`.
+            let select = statement_root(first, src, 0)?;
+            if python::callee_name(select, src) != Some("select") {
+                return None;
+            }
+            python::unparen(*python::positional_arguments(select).first()?)
         } else {
             first
         };
@@ -85,23 +87,35 @@ fn root_text<'t>(chain: &Chain<'t>, src: &'t str) -> &'t str {
     src.get(chain.root.byte_range()).unwrap_or("")
 }
 
-/// `select(...)...` (possibly a variable holding one, checked by the caller) or `text(...)`.
+/// `select(...)...` or `text(...)`, directly or through a variable holding one.
 pub(crate) fn is_statement(node: Node<'_>, src: &str) -> bool {
-    let chain = python::chain(node, src);
-    match chain.links.first() {
-        Some(first) if first.call.is_some() => {
-            matches!(first.name, "select" | "text") || (first.name == "sql" && chain.links.len() > 1)
-        }
-        _ => {
-            // A variable: accept when assigned a `select(...)` in scope.
-            node.kind() == "identifier" && assigned_value(node, src).is_some_and(|v| is_statement_literal(v, src))
-        }
-    }
+    statement_root(node, src, 0).is_some()
 }
 
-fn is_statement_literal(node: Node<'_>, src: &str) -> bool {
-    let chain = python::chain(node, src);
-    chain.links.first().is_some_and(|l| l.call.is_some() && matches!(l.name, "select" | "text"))
+/// The `select(...)`/`text(...)` call a statement expression starts from, following
+/// variables and their rebinding (`stmt = select(User)`, `stmt = stmt.where(...)`), bounded.
+pub(crate) fn statement_root<'t>(node: Node<'t>, src: &'t str, depth: usize) -> Option<Node<'t>> {
+    if depth > 4 {
+        return None;
+    }
+    let chain = python::chain(python::unparen(node), src);
+    match chain.links.first() {
+        Some(first) if first.call.is_some() && matches!(first.name, "select" | "text") && chain.root.kind() == "identifier" => first.call,
+        // `sa.select(User)`, `sqlalchemy.select(...)`: the module-qualified forms.
+        _ if chain.root.kind() == "identifier" && !chain.links.is_empty() => {
+            let root = src.get(chain.root.byte_range()).unwrap_or("");
+            if matches!(root, "sa" | "sqlalchemy" | "sql" | "expression") {
+                return chain.links.first().filter(|l| matches!(l.name, "select" | "text")).and_then(|l| l.call);
+            }
+            let value = assigned_value(chain.root, src)?;
+            statement_root(value, src, depth + 1)
+        }
+        _ if chain.root.kind() == "identifier" => {
+            let value = assigned_value(chain.root, src)?;
+            statement_root(value, src, depth + 1)
+        }
+        _ => None,
+    }
 }
 
 /// Recognises `node` as a query, following a local variable to its assignment.
@@ -141,7 +155,9 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
             "assignment" => {
                 if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
                 {
-                    if left.kind() == "identifier" && src.get(left.byte_range()) == Some(ident) {
+                    // Only assignments completed before the use (`stmt = stmt.where(...)` reads the old value).
+                    let before = node.end_byte() <= name.start_byte();
+                    if before && left.kind() == "identifier" && src.get(left.byte_range()) == Some(ident) {
                         // The last assignment before the use wins (statements are visited in any order).
                         if best.is_none_or(|b| b.start_byte() < right.start_byte()) {
                             best = Some(right);

@@ -259,14 +259,27 @@ mod tests {
         }
     }
 
+    /// A fixture is `tests/fixtures/rules/<CODE>.py`, or a directory `<CODE>/` of files (a small
+    /// project, for cross-file rules): positives marked `# expect: <CODE>`, negatives after `# OK`.
     #[test]
     fn every_rule_has_a_fixture() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
         for rule in all() {
-            let path = dir.join(format!("{}.py", rule.code));
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing fixture {}", path.display()));
-            assert!(text.contains(&format!("# expect: {}", rule.code)), "{} fixture has no positive", rule.code);
-            assert!(text.contains("# OK"), "{} fixture has no `# OK` negatives section", rule.code);
+            let file = dir.join(format!("{}.py", rule.code));
+            let folder = dir.join(&rule.code);
+            let texts: Vec<String> = if file.is_file() {
+                vec![std::fs::read_to_string(&file).unwrap_or_default()]
+            } else {
+                std::fs::read_dir(&folder)
+                    .unwrap_or_else(|_| panic!("missing fixture {} or {}/", file.display(), folder.display()))
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "py"))
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect()
+            };
+            let marker = format!("# expect: {}", rule.code);
+            assert!(texts.iter().any(|t| t.contains(&marker)), "{} fixture has no positive", rule.code);
+            assert!(texts.iter().any(|t| t.contains("# OK")), "{} fixture has no `# OK` negatives section", rule.code);
         }
     }
 }

@@ -15,6 +15,9 @@ pub(crate) struct Settings {
     /// ancestor holding `.git`, else the current directory. SARIF paths and
     /// relative globs are relative to it.
     pub(crate) root: PathBuf,
+    /// The root was found from a config file or `.git` (not just the current directory),
+    /// so the whole of it may be indexed for cross-file rules.
+    pub(crate) root_is_project: bool,
     pub(crate) config_path: Option<PathBuf>,
     pub(crate) rules: RuleSet,
     per_file_ignores: Vec<(GlobMatcher, Vec<Selector>)>,
@@ -32,9 +35,11 @@ impl Settings {
         } else {
             config::discover(&cwd).map_err(miette::Report::new)?
         };
+        let git_root = cwd.ancestors().find(|dir| dir.join(".git").exists());
+        let root_is_project = file.is_some() || git_root.is_some();
         let root = match &file {
             Some(file) => walk::absolute(&file.root()),
-            None => cwd.ancestors().find(|dir| dir.join(".git").exists()).unwrap_or(&cwd).to_path_buf(),
+            None => git_root.unwrap_or(&cwd).to_path_buf(),
         };
         let cli_selectors = |codes: &[String], flag: &str| -> Result<Vec<Selector>, miette::Report> {
             codes
@@ -78,7 +83,7 @@ impl Settings {
         excludes.extend(options.map(|o| o.extend_exclude.clone()).unwrap_or_default());
         excludes.extend(args.extend_exclude.iter().cloned());
         walk::Excludes::new(&excludes).map_err(|e| miette::miette!("invalid exclude pattern: {e}"))?;
-        Ok(Settings { root, config_path: file.map(|f| f.path), rules, per_file_ignores, excludes })
+        Ok(Settings { root, root_is_project, config_path: file.map(|f| f.path), rules, per_file_ignores, excludes })
     }
 
     /// The rules enabled for one file, after `per-file-ignores`.

@@ -1,0 +1,550 @@
+//! Per-file extraction of model facts. Only module-level statements (and the
+//! bodies of module-level `if`/`try`/`with` blocks) and class bodies are
+//! visited, so the cost is a small fraction of the parse; models defined
+//! inside functions (test suites do this) are deliberately left out.
+use tree_sitter::Node;
+
+use super::{BaseKind, BaseName, ClassFacts, Column, FileFacts, Import, LoadStrategy, Relationship};
+use crate::python::{self, unparen};
+
+pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool) -> FileFacts {
+    let mut facts = FileFacts { module: module.to_string(), ..FileFacts::default() };
+    let mut statements = Vec::new();
+    collect_module_statements(root, &mut statements);
+    for statement in statements {
+        match statement.kind() {
+            "import_statement" | "import_from_statement" => {
+                imports(statement, src, module, is_package, &mut facts.imports);
+            }
+            "class_definition" | "decorated_definition" => {
+                if let Some(class) = class_facts(statement, src, &mut facts.bases) {
+                    facts.classes.push(class);
+                }
+            }
+            "expression_statement" => module_assignment(statement, src, &mut facts),
+            _ => {}
+        }
+    }
+    facts
+}
+
+/// Module-level statements, descending into `if`/`try`/`with` blocks (e.g. `if TYPE_CHECKING:`).
+fn collect_module_statements<'t>(root: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let mut stack = vec![root];
+    while let Some(block) = stack.pop() {
+        let mut cursor = block.walk();
+        for child in block.named_children(&mut cursor) {
+            match child.kind() {
+                "if_statement" | "try_statement" | "with_statement" | "elif_clause" | "else_clause"
+                | "except_clause" | "finally_clause" | "block" => stack.push(child),
+                _ => out.push(child),
+            }
+        }
+    }
+    out.sort_by_key(|n| n.start_byte());
+}
+
+fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
+    src.get(node.byte_range()).unwrap_or("")
+}
+
+fn string_value(node: Node<'_>, src: &str) -> Option<String> {
+    let node = unparen(node);
+    if node.kind() != "string" || !python::is_literal_string(node) {
+        return None;
+    }
+    let mut cursor = node.walk();
+    let content: String =
+        node.named_children(&mut cursor).filter(|c| c.kind() == "string_content").map(|c| text(c, src)).collect();
+    Some(content)
+}
+
+fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: &mut Vec<Import>) {
+    if statement.kind() == "import_statement" {
+        let mut cursor = statement.walk();
+        for name in statement.children_by_field_name("name", &mut cursor) {
+            match name.kind() {
+                "dotted_name" => {
+                    let full = text(name, src).to_string();
+                    let local = full.split('.').next().unwrap_or_default().to_string();
+                    out.push(Import { local, target: full.split('.').next().unwrap_or_default().to_string() });
+                }
+                "aliased_import" => {
+                    if let (Some(n), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                        out.push(Import { local: text(alias, src).to_string(), target: text(n, src).to_string() });
+                    }
+                }
+                _ => {}
+            }
+        }
+        return;
+    }
+    let Some(from) = statement.child_by_field_name("module_name") else { return };
+    let base = if from.kind() == "relative_import" {
+        let raw = text(from, src);
+        let dots = raw.chars().take_while(|c| *c == '.').count();
+        let rest = raw[dots..].trim();
+        let mut package: Vec<&str> = module.split('.').filter(|p| !p.is_empty()).collect();
+        // `.` is the current package: the module itself for `__init__.py`, else its parent.
+        let up = if is_package { dots - 1 } else { dots };
+        for _ in 0..up {
+            package.pop();
+        }
+        let mut parts: Vec<String> = package.iter().map(|s| s.to_string()).collect();
+        if !rest.is_empty() {
+            parts.push(rest.to_string());
+        }
+        parts.join(".")
+    } else {
+        text(from, src).to_string()
+    };
+    let mut cursor = statement.walk();
+    for name in statement.children_by_field_name("name", &mut cursor) {
+        let (imported, local) = match name.kind() {
+            "dotted_name" => (text(name, src), text(name, src)),
+            "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                (Some(n), Some(a)) => (text(n, src), text(a, src)),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let target = if base.is_empty() { imported.to_string() } else { format!("{base}.{imported}") };
+        out.push(Import { local: local.to_string(), target });
+    }
+}
+
+/// `Base = declarative_base()`, `db = SQLAlchemy(app)`, `Model = db.Model`, `reg.map_imperatively(...)`.
+fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
+    let Some(expr) = statement.named_child(0) else { return };
+    if expr.kind() == "call" {
+        imperative_mapping(expr, src, facts);
+        return;
+    }
+    if expr.kind() != "assignment" {
+        return;
+    }
+    let (Some(left), Some(right)) = (expr.child_by_field_name("left"), expr.child_by_field_name("right")) else {
+        return;
+    };
+    if left.kind() != "identifier" {
+        return;
+    }
+    let name = text(left, src).to_string();
+    let right = unparen(right);
+    if right.kind() == "call" {
+        let chain = python::chain(right, src);
+        let names: Vec<&str> = chain.links.iter().map(|l| l.name).collect();
+        let kind = match names.as_slice() {
+            [.., "declarative_base"] | [.., "generate_base"] => Some(BaseKind::Declarative),
+            [.., "SQLAlchemy"] => Some(BaseKind::FlaskSqlalchemy),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            facts.bases.push(BaseName { name, kind });
+        } else if names.last() == Some(&"map_imperatively") || names.last() == Some(&"mapper") {
+            imperative_mapping(right, src, facts);
+        }
+    } else if right.kind() == "attribute" {
+        // `Model = db.Model`: an alias of a Flask-SQLAlchemy base.
+        let dotted = python::dotted_name(right, src).unwrap_or_default();
+        if dotted.ends_with(".Model") {
+            facts.bases.push(BaseName { name, kind: BaseKind::Declarative });
+        }
+    }
+}
+
+/// `registry.map_imperatively(User, user_table, properties={"addresses": relationship(...)})`.
+fn imperative_mapping(call: Node<'_>, src: &str, facts: &mut FileFacts) {
+    let Some(name) = python::callee_name(call, src) else { return };
+    if name != "map_imperatively" && name != "mapper" {
+        return;
+    }
+    let args = python::positional_arguments(call);
+    let Some(class) = args.first().filter(|a| a.kind() == "identifier") else { return };
+    let mut mapped = ClassFacts {
+        name: text(*class, src).to_string(),
+        line: call.start_position().row + 1,
+        bases: Vec::new(),
+        table_keyword: false,
+        tablename: None,
+        is_abstract: false,
+        has_table: true,
+        columns: Vec::new(),
+        relationships: Vec::new(),
+    };
+    let properties = python::keyword_argument(call, "properties", src).or_else(|| args.get(2).copied());
+    if let Some(dict) = properties.map(unparen).filter(|d| d.kind() == "dictionary") {
+        let mut cursor = dict.walk();
+        for pair in dict.named_children(&mut cursor).filter(|p| p.kind() == "pair") {
+            let (Some(key), Some(value)) = (pair.child_by_field_name("key"), pair.child_by_field_name("value")) else {
+                continue;
+            };
+            let (Some(key), value) = (string_value(key, src), unparen(value)) else { continue };
+            if value.kind() == "call" && is_relationship_call(value, src) {
+                mapped.relationships.push(relationship(&key, None, value, src));
+            }
+        }
+    }
+    facts.imperative.push(mapped);
+}
+
+fn is_relationship_call(call: Node<'_>, src: &str) -> bool {
+    matches!(python::callee_name(call, src), Some("relationship" | "relation" | "Relationship"))
+}
+
+fn is_column_call(call: Node<'_>, src: &str) -> bool {
+    matches!(python::callee_name(call, src), Some("Column" | "mapped_column" | "Field"))
+}
+
+fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) -> Option<ClassFacts> {
+    let (class, decorators) = if statement.kind() == "decorated_definition" {
+        let definition = statement.child_by_field_name("definition").filter(|d| d.kind() == "class_definition")?;
+        let mut cursor = statement.walk();
+        let decorators: Vec<String> = statement
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "decorator")
+            .map(|d| text(d, src).trim_start_matches('@').trim().to_string())
+            .collect();
+        (definition, decorators)
+    } else {
+        (statement, Vec::new())
+    };
+    let name = text(class.child_by_field_name("name")?, src).to_string();
+    let mut facts = ClassFacts {
+        name: name.clone(),
+        line: class.start_position().row + 1,
+        bases: Vec::new(),
+        table_keyword: false,
+        tablename: None,
+        is_abstract: false,
+        has_table: false,
+        columns: Vec::new(),
+        relationships: Vec::new(),
+    };
+    if decorators.iter().any(|d| d.starts_with("as_declarative") || d.ends_with(".as_declarative_base()")) {
+        bases_out.push(BaseName { name: name.clone(), kind: BaseKind::Declarative });
+    }
+    if decorators.iter().any(|d| d.ends_with(".mapped") || d.ends_with(".mapped_as_dataclass") || d.ends_with(".mapped_as_dataclass()")) {
+        // `@reg.mapped`: mapped without a declarative base class.
+        facts.bases.push("@mapped".to_string());
+    }
+    if let Some(superclasses) = class.child_by_field_name("superclasses") {
+        let mut cursor = superclasses.walk();
+        for arg in superclasses.named_children(&mut cursor) {
+            match arg.kind() {
+                "keyword_argument" => {
+                    let key = arg.child_by_field_name("name").map(|k| text(k, src));
+                    let value = arg.child_by_field_name("value").map(|v| text(v, src));
+                    if key == Some("table") && value == Some("True") {
+                        facts.table_keyword = true;
+                    }
+                }
+                "identifier" | "attribute" => {
+                    if let Some(dotted) = python::dotted_name(arg, src) {
+                        facts.bases.push(dotted);
+                    }
+                }
+                "subscript" => {
+                    // `Generic[T]`, `Base[Model]`: the subscripted name.
+                    if let Some(dotted) = arg.child_by_field_name("value").and_then(|v| python::dotted_name(v, src)) {
+                        facts.bases.push(dotted);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let body = class.child_by_field_name("body")?;
+    let mut cursor = body.walk();
+    for statement in body.named_children(&mut cursor) {
+        match statement.kind() {
+            "expression_statement" => class_attribute(statement, src, &mut facts),
+            "decorated_definition" => declared_attr(statement, src, &mut facts),
+            _ => {}
+        }
+    }
+    Some(facts)
+}
+
+fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
+    let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { return };
+    let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier") else { return };
+    let name = text(left, src);
+    let annotation = assignment.child_by_field_name("type").map(|t| text(t, src).to_string());
+    let value = assignment.child_by_field_name("right").map(unparen);
+    let line = assignment.start_position().row + 1;
+    match name {
+        "__tablename__" => {
+            facts.tablename = value.and_then(|v| string_value(v, src)).or_else(|| Some(String::new()));
+            return;
+        }
+        "__abstract__" => {
+            facts.is_abstract = value.is_some_and(|v| text(v, src) == "True");
+            return;
+        }
+        "__table__" => {
+            facts.has_table = true;
+            return;
+        }
+        _ if name.starts_with("__") => return,
+        _ => {}
+    }
+    match value {
+        Some(call) if call.kind() == "call" && is_relationship_call(call, src) => {
+            facts.relationships.push(relationship(name, annotation.as_deref(), call, src));
+        }
+        Some(call) if call.kind() == "call" && is_column_call(call, src) => {
+            facts.columns.push(column(name, call, src, line));
+        }
+        None => {
+            // `name: Mapped[int]` (2.0) or `name: str` (SQLModel): a column, unless it names a relationship type.
+            let Some(annotation) = annotation else { return };
+            if annotation.starts_with("ClassVar") {
+                return;
+            }
+            facts.columns.push(Column {
+                name: name.to_string(),
+                primary_key: false,
+                foreign_key: None,
+                index: false,
+                unique: false,
+                nullable: None,
+                line,
+            });
+        }
+        _ => {}
+    }
+}
+
+/// `@declared_attr def posts(cls): return relationship("Post")` in mixins.
+fn declared_attr(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
+    let mut cursor = statement.walk();
+    let is_declared_attr = statement
+        .named_children(&mut cursor)
+        .any(|c| c.kind() == "decorator" && text(c, src).contains("declared_attr"));
+    let Some(function) = statement.child_by_field_name("definition").filter(|d| d.kind() == "function_definition")
+    else {
+        return;
+    };
+    if !is_declared_attr {
+        return;
+    }
+    let Some(name) = function.child_by_field_name("name").map(|n| text(n, src)) else { return };
+    let annotation = function.child_by_field_name("return_type").map(|t| text(t, src).to_string());
+    let Some(body) = function.child_by_field_name("body") else { return };
+    let mut cursor = body.walk();
+    let returned = body
+        .named_children(&mut cursor)
+        .filter(|s| s.kind() == "return_statement")
+        .find_map(|s| s.named_child(0).map(unparen));
+    match returned {
+        Some(call) if call.kind() == "call" && is_relationship_call(call, src) => {
+            facts.relationships.push(relationship(name, annotation.as_deref(), call, src));
+        }
+        Some(call) if call.kind() == "call" && is_column_call(call, src) => {
+            let line = function.start_position().row + 1;
+            facts.columns.push(column(name, call, src, line));
+        }
+        _ => {}
+    }
+}
+
+fn bool_kwarg(call: Node<'_>, name: &str, src: &str) -> Option<bool> {
+    match python::keyword_argument(call, name, src).map(|v| text(v, src)) {
+        Some("True") => Some(true),
+        Some("False") => Some(false),
+        _ => None,
+    }
+}
+
+fn column(name: &str, call: Node<'_>, src: &str, line: usize) -> Column {
+    let mut foreign_key = None;
+    for arg in python::positional_arguments(call) {
+        let arg = unparen(arg);
+        if arg.kind() == "call" && python::callee_name(arg, src) == Some("ForeignKey") {
+            foreign_key = python::positional_arguments(arg).first().and_then(|t| string_value(*t, src));
+        }
+    }
+    if foreign_key.is_none() {
+        // SQLModel: Field(foreign_key="users.id")
+        foreign_key = python::keyword_argument(call, "foreign_key", src).and_then(|v| string_value(v, src));
+    }
+    Column {
+        name: name.to_string(),
+        primary_key: bool_kwarg(call, "primary_key", src).unwrap_or(false),
+        foreign_key,
+        index: bool_kwarg(call, "index", src).unwrap_or(false),
+        unique: bool_kwarg(call, "unique", src).unwrap_or(false),
+        nullable: bool_kwarg(call, "nullable", src),
+        line,
+    }
+}
+
+/// Reads a `lazy=` value: a string, `True`/`False`/`None`, or unknown.
+fn lazy_value(node: Node<'_>, src: &str) -> LoadStrategy {
+    match string_value(node, src) {
+        Some(value) => LoadStrategy::from_lazy(&value),
+        None => LoadStrategy::from_lazy(text(node, src)),
+    }
+}
+
+fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str) -> Relationship {
+    let parsed = annotation.map(parse_annotation).unwrap_or_default();
+    let target_arg = python::positional_arguments(call).into_iter().next().map(unparen).or_else(|| {
+        python::keyword_argument(call, "argument", src).map(unparen)
+    });
+    let target = target_arg.and_then(|arg| match arg.kind() {
+        "string" => string_value(arg, src).map(|s| last_component(&s)),
+        "identifier" | "attribute" => python::dotted_name(arg, src).map(|s| last_component(&s)),
+        "lambda" => arg.child_by_field_name("body").and_then(|b| python::dotted_name(b, src)).map(|s| last_component(&s)),
+        _ => None,
+    });
+    let mut lazy = match python::keyword_argument(call, "lazy", src) {
+        Some(value) => lazy_value(value, src),
+        None => LoadStrategy::Select,
+    };
+    // SQLModel: Relationship(sa_relationship_kwargs={"lazy": "selectin"})
+    if let Some(kwargs) = python::keyword_argument(call, "sa_relationship_kwargs", src).map(unparen) {
+        if kwargs.kind() == "dictionary" {
+            let mut cursor = kwargs.walk();
+            for pair in kwargs.named_children(&mut cursor).filter(|p| p.kind() == "pair") {
+                let key = pair.child_by_field_name("key").and_then(|k| string_value(k, src));
+                if key.as_deref() == Some("lazy") {
+                    if let Some(value) = pair.child_by_field_name("value") {
+                        lazy = lazy_value(value, src);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(wrapper_lazy) = parsed.wrapper_lazy.clone() {
+        lazy = wrapper_lazy;
+    }
+    let uselist = bool_kwarg(call, "uselist", src);
+    let collection = match (uselist, parsed.collection) {
+        (Some(uselist), _) => Some(uselist),
+        (None, known) => known,
+    };
+    let backref = python::keyword_argument(call, "backref", src).and_then(|v| {
+        let v = unparen(v);
+        match v.kind() {
+            "string" => string_value(v, src),
+            "call" => python::positional_arguments(v).first().and_then(|n| string_value(*n, src)),
+            _ => None,
+        }
+    });
+    Relationship {
+        name: name.to_string(),
+        target: target.or(parsed.target),
+        collection,
+        lazy,
+        back_populates: python::keyword_argument(call, "back_populates", src).and_then(|v| string_value(v, src)),
+        backref_lazy: backref.as_ref().map(|_| backref_lazy(call, src)),
+        backref,
+        from_backref: false,
+        line: call.start_position().row + 1,
+        secondary: python::keyword_argument(call, "secondary", src).is_some(),
+    }
+}
+
+/// The lazy strategy a `backref=backref("x", lazy=...)` gives the reverse side.
+fn backref_lazy(call: Node<'_>, src: &str) -> LoadStrategy {
+    python::keyword_argument(call, "backref", src)
+        .map(unparen)
+        .filter(|v| v.kind() == "call")
+        .and_then(|v| python::keyword_argument(v, "lazy", src))
+        .map_or(LoadStrategy::Select, |v| lazy_value(v, src))
+}
+
+fn last_component(dotted: &str) -> String {
+    dotted.rsplit('.').next().unwrap_or(dotted).trim().to_string()
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Annotation {
+    pub(crate) target: Option<String>,
+    pub(crate) collection: Option<bool>,
+    /// `DynamicMapped` / `WriteOnlyMapped` fix the strategy.
+    pub(crate) wrapper_lazy: Option<LoadStrategy>,
+}
+
+/// Reads `Mapped[list["Post"]]`, `Mapped[Optional["User"]]`, `DynamicMapped["Post"]`,
+/// SQLModel `list["Post"]` / `"Team | None"`, textually (quotes anywhere are forward references).
+pub(crate) fn parse_annotation(annotation: &str) -> Annotation {
+    let cleaned: String = annotation.chars().filter(|c| !matches!(c, '"' | '\'' | ' ')).collect();
+    let mut rest = cleaned.as_str();
+    let mut result = Annotation::default();
+    if let Some((wrapper, inner)) = split_generic(rest) {
+        match last_component(wrapper).as_str() {
+            "Mapped" => rest = inner,
+            "DynamicMapped" => {
+                result.wrapper_lazy = Some(LoadStrategy::Dynamic);
+                result.collection = Some(true);
+                rest = inner;
+            }
+            "WriteOnlyMapped" => {
+                result.wrapper_lazy = Some(LoadStrategy::WriteOnly);
+                result.collection = Some(true);
+                rest = inner;
+            }
+            _ => {}
+        }
+    }
+    if let Some((outer, inner)) = split_generic(rest) {
+        match last_component(outer).as_str() {
+            "list" | "List" | "set" | "Set" | "Sequence" | "MutableSequence" | "Collection" | "Iterable"
+            | "AbstractSet" | "MutableSet" | "tuple" | "Tuple" | "FrozenSet" | "frozenset" => {
+                result.collection = Some(true);
+                rest = inner.split(',').next().unwrap_or(inner);
+            }
+            "Optional" => {
+                result.collection.get_or_insert(false);
+                rest = inner;
+            }
+            "dict" | "Dict" | "Mapping" | "MutableMapping" => {
+                result.collection = Some(true);
+                rest = inner.rsplit(',').next().unwrap_or(inner);
+            }
+            _ => return result,
+        }
+    }
+    let parts: Vec<&str> = rest.split('|').filter(|p| *p != "None").collect();
+    if let [single] = parts.as_slice() {
+        if !single.is_empty() && single.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+            result.target = Some(last_component(single));
+            result.collection.get_or_insert(false);
+        }
+    }
+    result
+}
+
+/// `Name[inner]` → (`Name`, `inner`).
+fn split_generic(text: &str) -> Option<(&str, &str)> {
+    let open = text.find('[')?;
+    let inner = text.get(open + 1..)?.strip_suffix(']')?;
+    Some((&text[..open], inner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations() {
+        let a = parse_annotation("Mapped[list[\"Post\"]]");
+        assert_eq!((a.target.as_deref(), a.collection), (Some("Post"), Some(true)));
+        let a = parse_annotation("Mapped[Optional['User']]");
+        assert_eq!((a.target.as_deref(), a.collection), (Some("User"), Some(false)));
+        let a = parse_annotation("Mapped[\"User | None\"]");
+        assert_eq!((a.target.as_deref(), a.collection), (Some("User"), Some(false)));
+        let a = parse_annotation("DynamicMapped[\"Post\"]");
+        assert_eq!((a.target.as_deref(), a.wrapper_lazy), (Some("Post"), Some(LoadStrategy::Dynamic)));
+        let a = parse_annotation("list[\"Hero\"]");
+        assert_eq!((a.target.as_deref(), a.collection), (Some("Hero"), Some(true)));
+        let a = parse_annotation("Optional[\"Team\"]");
+        assert_eq!(a.target.as_deref(), Some("Team"));
+        let a = parse_annotation("Mapped[typing.List[models.Post]]");
+        assert_eq!(a.target.as_deref(), Some("Post"));
+        assert_eq!(parse_annotation("Mapped[dict[str, Note]]").target.as_deref(), Some("Note"));
+    }
+}

@@ -1,0 +1,510 @@
+//! Merging per-file facts into the project [`ModelIndex`]: which classes are
+//! mapped (through declarative bases, `db.Model`, SQLModel `table=True`,
+//! mixins and inheritance, across files), their inherited columns and
+//! relationships, and the reverse relationships that `backref=` creates.
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{BaseKind, ClassFacts, Column, FileFacts, LoadStrategy, Relationship};
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Model {
+    pub(crate) name: String,
+    pub(crate) module: String,
+    pub(crate) path: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) tablename: Option<String>,
+    /// Own and inherited columns (a subclass's definition wins).
+    pub(crate) columns: Vec<Column>,
+    /// Own, inherited and backref-created relationships.
+    pub(crate) relationships: Vec<Relationship>,
+}
+
+impl Model {
+    pub(crate) fn relationship(&self, name: &str) -> Option<&Relationship> {
+        self.relationships.iter().find(|r| r.name == name)
+    }
+    pub(crate) fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct ModelIndex {
+    pub(crate) models: Vec<Model>,
+    #[serde(skip)]
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+/// A class and where it came from, during the merge.
+struct Entry<'a> {
+    file: usize,
+    class: &'a ClassFacts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lineage {
+    /// Not (yet) known to descend from a declarative base.
+    Plain,
+    /// A declarative base class itself (`class Base(DeclarativeBase)`), or an abstract model.
+    Base,
+    /// A mapped class.
+    Mapped,
+}
+
+impl ModelIndex {
+    pub(crate) fn build(files: &[(PathBuf, FileFacts)]) -> ModelIndex {
+        let entries: Vec<Entry<'_>> = files
+            .iter()
+            .enumerate()
+            .flat_map(|(file, (_, facts))| {
+                facts.classes.iter().chain(&facts.imperative).map(move |class| Entry { file, class })
+            })
+            .collect();
+        let mut classes_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (id, entry) in entries.iter().enumerate() {
+            classes_by_name.entry(entry.class.name.as_str()).or_default().push(id);
+        }
+
+        // Resolve each base name of each class to a class entry (or a base marker).
+        let resolve_class = |file: usize, dotted: &str| -> Option<usize> {
+            resolve(files, &classes_by_name, |id| entries[id].file, file, dotted)
+        };
+        let mut lineage = vec![Lineage::Plain; entries.len()];
+        // Fixpoint: lineage only moves up (Plain → Base/Mapped), so at most `entries.len()` rounds.
+        for _ in 0..=entries.len() {
+            let mut changed = false;
+            for (id, entry) in entries.iter().enumerate() {
+                if lineage[id] != Lineage::Plain {
+                    continue;
+                }
+                let class = entry.class;
+                let facts = &files[entry.file].1;
+                let mut declarative = false;
+                let mut is_root = false;
+                if facts.imperative.iter().any(|c| std::ptr::eq(c, class)) || class.bases.iter().any(|b| b == "@mapped") {
+                    declarative = true;
+                }
+                for base in &class.bases {
+                    let last = base.rsplit('.').next().unwrap_or(base);
+                    if matches!(last, "DeclarativeBase" | "DeclarativeBaseNoMeta") {
+                        is_root = true;
+                        declarative = true;
+                    } else if last == "SQLModel" {
+                        declarative |= class.table_keyword;
+                    } else if is_declarative_name(files, entry.file, base) {
+                        declarative = true;
+                    } else if let Some(parent) = resolve_class(entry.file, base) {
+                        // SQLModel: a class is a table only with its own `table=True`, whatever its parents.
+                        if descends_from_sqlmodel(&entries, parent, &resolve_class) {
+                            declarative |= class.table_keyword;
+                        } else if lineage[parent] != Lineage::Plain {
+                            declarative = true;
+                        }
+                    }
+                }
+                if !declarative {
+                    continue;
+                }
+                let base_like = class.is_abstract
+                    || (is_root && class.tablename.is_none() && class.columns.is_empty())
+                    || files[entry.file].1.bases.iter().any(|b| b.name == class.name && b.kind == BaseKind::Declarative);
+                lineage[id] = if base_like { Lineage::Base } else { Lineage::Mapped };
+                changed = true;
+            }
+            if !changed {
+                break;
+            }
+        }
+
+        let mut index = ModelIndex::default();
+        for (id, entry) in entries.iter().enumerate() {
+            if lineage[id] != Lineage::Mapped {
+                continue;
+            }
+            let (columns, relationships) = inherited(&entries, id, &resolve_class);
+            let facts = &files[entry.file];
+            index.models.push(Model {
+                name: entry.class.name.clone(),
+                module: facts.1.module.clone(),
+                path: facts.0.clone(),
+                line: entry.class.line,
+                tablename: entry.class.tablename.clone(),
+                columns,
+                relationships,
+            });
+        }
+        index.models.sort_by(|a, b| (&a.module, &a.name, a.line).cmp(&(&b.module, &b.name, b.line)));
+        index.reindex();
+        index.infer_directions();
+        index.add_backrefs();
+        index
+    }
+
+    /// Collection or scalar, for relationships that do not say (no `Mapped[...]`, no `uselist=`):
+    /// as SQLAlchemy decides it, from the foreign keys. This side holding a key to the target's
+    /// table is many-to-one (scalar); the target holding a key to this side's table is
+    /// one-to-many (a collection). Both or neither: unknown.
+    fn infer_directions(&mut self) {
+        let mut updates: Vec<(usize, usize, bool)> = Vec::new();
+        for (model_id, model) in self.models.iter().enumerate() {
+            for (rel_id, rel) in model.relationships.iter().enumerate() {
+                if rel.collection.is_some() || rel.secondary {
+                    continue;
+                }
+                let Some(target) = rel.target.as_deref().and_then(|t| self.unique(t)).and_then(|id| self.get(id)) else {
+                    continue;
+                };
+                let points_to = |from: &Model, to: &Model| {
+                    to.tablename.as_deref().is_some_and(|table| {
+                        from.columns.iter().any(|c| {
+                            c.foreign_key.as_deref().and_then(|fk| fk.rsplit_once('.')).is_some_and(|(t, _)| t == table)
+                        })
+                    })
+                };
+                match (points_to(model, target), points_to(target, model)) {
+                    (true, false) => updates.push((model_id, rel_id, false)),
+                    (false, true) => updates.push((model_id, rel_id, true)),
+                    _ => {}
+                }
+            }
+        }
+        for (model, rel, collection) in updates {
+            self.models[model].relationships[rel].collection = Some(collection);
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_name.clear();
+        for (id, model) in self.models.iter().enumerate() {
+            self.by_name.entry(model.name.clone()).or_default().push(id);
+        }
+    }
+
+    /// `backref="x"` on `A.rel -> B` creates `B.x -> A`, lazy unless `backref("x", lazy=...)` says otherwise.
+    fn add_backrefs(&mut self) {
+        let mut additions: Vec<(usize, Relationship)> = Vec::new();
+        for model in &self.models {
+            for rel in &model.relationships {
+                let (Some(backref), Some(target)) = (&rel.backref, &rel.target) else { continue };
+                let Some(target_id) = self.unique(target) else { continue };
+                additions.push((
+                    target_id,
+                    Relationship {
+                        name: backref.clone(),
+                        target: Some(model.name.clone()),
+                        // Many-to-many stays a collection; the reverse of one-to-many is a scalar;
+                        // the reverse of a scalar may be either (one-to-one or one-to-many): unknown.
+                        collection: if rel.secondary { Some(true) } else { rel.collection.filter(|c| *c).map(|_| false) },
+                        lazy: rel.backref_lazy.clone().unwrap_or(LoadStrategy::Select),
+                        back_populates: Some(rel.name.clone()),
+                        backref: None,
+                        from_backref: true,
+                        line: rel.line,
+                        secondary: rel.secondary,
+                        backref_lazy: None,
+                    },
+                ));
+            }
+        }
+        for (target, rel) in additions {
+            let model = &mut self.models[target];
+            if model.relationship(&rel.name).is_none() {
+                model.relationships.push(rel);
+            }
+        }
+    }
+
+    /// The model named `name` when exactly one mapped class has that name.
+    pub(crate) fn unique(&self, name: &str) -> Option<usize> {
+        match self.by_name.get(name).map(Vec::as_slice) {
+            Some([only]) => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// Resolves a class name as seen from a module: unique name, else through its imports.
+    pub(crate) fn lookup(&self, name: &str, from: &FileFacts) -> Option<&Model> {
+        let ids = self.by_name.get(name)?;
+        if let [only] = ids.as_slice() {
+            return self.models.get(*only);
+        }
+        // Same module first, then the module the name was imported from.
+        if let Some(model) = ids.iter().map(|id| &self.models[*id]).find(|m| m.module == from.module) {
+            return Some(model);
+        }
+        let import = from.imports.iter().find(|i| i.local == name)?;
+        let target = import.target.rsplit('.').next().unwrap_or(&import.target);
+        let mut matching = ids.iter().map(|id| &self.models[*id]).filter(|m| qualifies(&m.module, target, &import.target));
+        // Two candidates matching the import by suffix: ambiguous, stay silent.
+        match (matching.next(), matching.next()) {
+            (Some(model), None) => Some(model),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn get(&self, id: usize) -> Option<&Model> {
+        self.models.get(id)
+    }
+}
+
+/// Is `dotted` (as written in `file`) a declarative base name: `Base` from `declarative_base()`,
+/// `db.Model` of a `SQLAlchemy()` handle, or `Model = db.Model` — here or imported?
+fn is_declarative_name(files: &[(PathBuf, FileFacts)], file: usize, dotted: &str) -> bool {
+    let facts = &files[file].1;
+    let (head, last) = match dotted.rsplit_once('.') {
+        Some((head, last)) => (Some(head), last),
+        None => (None, dotted),
+    };
+    let defines = |facts: &FileFacts, name: &str, kind: BaseKind| facts.bases.iter().any(|b| b.name == name && b.kind == kind);
+    let anywhere = |name: &str, kind: BaseKind| files.iter().any(|(_, f)| defines(f, name, kind));
+    match head {
+        // `db.Model`, `models.Base`
+        Some(head) if last == "Model" => {
+            let handle = head.rsplit('.').next().unwrap_or(head);
+            defines(facts, handle, BaseKind::FlaskSqlalchemy)
+                || facts.imports.iter().any(|i| i.local == handle) && anywhere(handle, BaseKind::FlaskSqlalchemy)
+                || handle == "db"
+        }
+        Some(_) => anywhere(last, BaseKind::Declarative),
+        None => {
+            defines(facts, last, BaseKind::Declarative)
+                || facts.imports.iter().any(|i| i.local == last && {
+                    let original = i.target.rsplit('.').next().unwrap_or(&i.target);
+                    anywhere(original, BaseKind::Declarative)
+                })
+        }
+    }
+}
+
+/// Resolves a base class name written in `file` to a class entry.
+fn resolve(
+    files: &[(PathBuf, FileFacts)],
+    by_name: &HashMap<&str, Vec<usize>>,
+    file_of: impl Fn(usize) -> usize,
+    file: usize,
+    dotted: &str,
+) -> Option<usize> {
+    let facts = &files[file].1;
+    let last = dotted.rsplit('.').next().unwrap_or(dotted);
+    // An import alias may rename the class: `from .base import Base as B`.
+    let (name, import) = match facts.imports.iter().find(|i| i.local == last) {
+        Some(import) => (import.target.rsplit('.').next().unwrap_or(last), Some(import)),
+        None => (last, None),
+    };
+    let candidates = by_name.get(name)?;
+    if let [only] = candidates.as_slice() {
+        return Some(*only);
+    }
+    if let Some(same) = candidates.iter().find(|id| file_of(**id) == file) {
+        return Some(*same);
+    }
+    let import = import?;
+    let mut matching = candidates.iter().copied().filter(|id| qualifies(&files[file_of(*id)].1.module, name, &import.target));
+    match (matching.next(), matching.next()) {
+        (Some(id), None) => Some(id),
+        _ => None,
+    }
+}
+
+/// Does `module.name` answer the import target `target`? Exactly, or by suffix: module names
+/// come from paths relative to the project root (`src.app.models`) while code imports them
+/// as its packages see them (`app.models`).
+pub(crate) fn qualifies(module: &str, name: &str, target: &str) -> bool {
+    let full = if module.is_empty() { name.to_string() } else { format!("{module}.{name}") };
+    full == target || full.ends_with(&format!(".{target}"))
+}
+
+fn descends_from_sqlmodel(
+    entries: &[Entry<'_>],
+    id: usize,
+    resolve_class: &impl Fn(usize, &str) -> Option<usize>,
+) -> bool {
+    let mut queue = vec![id];
+    let mut seen = vec![id];
+    while let Some(current) = queue.pop() {
+        let class = entries[current].class;
+        if class.bases.iter().any(|b| b.rsplit('.').next() == Some("SQLModel")) {
+            return true;
+        }
+        for base in &class.bases {
+            if let Some(parent) = resolve_class(entries[current].file, base) {
+                if !seen.contains(&parent) && seen.len() < 256 {
+                    seen.push(parent);
+                    queue.push(parent);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Columns and relationships of a class including those of its bases (mixins
+/// and parents), nearest definition first; cycles and depth are bounded.
+fn inherited(
+    entries: &[Entry<'_>],
+    id: usize,
+    resolve_class: &impl Fn(usize, &str) -> Option<usize>,
+) -> (Vec<Column>, Vec<Relationship>) {
+    let mut columns: Vec<Column> = Vec::new();
+    let mut relationships: Vec<Relationship> = Vec::new();
+    let mut queue = vec![id];
+    let mut seen = vec![id];
+    while let Some(current) = queue.first().copied() {
+        queue.remove(0);
+        let class = entries[current].class;
+        for column in &class.columns {
+            if !columns.iter().any(|c| c.name == column.name) && !relationships.iter().any(|r| r.name == column.name) {
+                columns.push(column.clone());
+            }
+        }
+        for rel in &class.relationships {
+            if !relationships.iter().any(|r| r.name == rel.name) && !columns.iter().any(|c| c.name == rel.name) {
+                relationships.push(rel.clone());
+            }
+        }
+        for base in &class.bases {
+            if let Some(parent) = resolve_class(entries[current].file, base) {
+                if !seen.contains(&parent) && seen.len() < 256 {
+                    seen.push(parent);
+                    queue.push(parent);
+                }
+            }
+        }
+    }
+    (columns, relationships)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::extract::extract;
+
+    fn project(files: &[(&str, &str)]) -> ModelIndex {
+        let facts: Vec<(PathBuf, FileFacts)> = files
+            .iter()
+            .map(|(path, src)| {
+                let tree = crate::engine::parse(src).expect("parses");
+                let module = crate::index::module_name(std::path::Path::new(path));
+                let facts = extract(tree.root_node(), src, &module, path.ends_with("__init__.py"));
+                (PathBuf::from(path), facts)
+            })
+            .collect();
+        ModelIndex::build(&facts)
+    }
+
+    fn rel<'a>(index: &'a ModelIndex, model: &str, name: &str) -> &'a Relationship {
+        let id = index.unique(model).unwrap_or_else(|| panic!("no model {model}: {:#?}", index.models));
+        index.get(id).and_then(|m| m.relationship(name)).unwrap_or_else(|| panic!("no {model}.{name}"))
+    }
+
+    #[test]
+    fn styles_across_files() {
+        let index = project(&[
+            (
+                "app/db.py",
+                "from sqlalchemy.orm import DeclarativeBase\nclass Base(DeclarativeBase):\n    pass\n",
+            ),
+            (
+                "app/mixins.py",
+                "from sqlalchemy.orm import declared_attr, relationship\nclass OwnedMixin:\n    owner_id = Column(ForeignKey('users.id'))\n    @declared_attr\n    def owner(cls):\n        return relationship('User')\n",
+            ),
+            (
+                "app/models.py",
+                r#"from .db import Base
+from .mixins import OwnedMixin
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posts: Mapped[list["Post"]] = relationship(back_populates="author")
+    notes: DynamicMapped["Note"] = relationship()
+    groups = relationship("Group", secondary=assoc, backref="members")
+class Post(OwnedMixin, Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    author_id = Column(ForeignKey("users.id"), index=True)
+    author: Mapped["User"] = relationship(back_populates="posts", lazy="joined")
+    tags = relationship("Tag", lazy="selectin", backref=backref("post", lazy="raise"))
+class Abstract(Base):
+    __abstract__ = True
+class Concrete(Abstract):
+    __tablename__ = "concrete"
+    id = Column(Integer, primary_key=True)
+class Group(Base):
+    __tablename__ = "groups"
+    id = Column(Integer, primary_key=True)
+class Tag(Base):
+    __tablename__ = "tags"
+    id = Column(Integer, primary_key=True)
+class Note(Base):
+    __tablename__ = "notes"
+    id = Column(Integer, primary_key=True)
+class NotAModel:
+    x = 1
+"#,
+            ),
+            (
+                "flaskapp/__init__.py",
+                "from flask_sqlalchemy import SQLAlchemy\ndb = SQLAlchemy()\n",
+            ),
+            (
+                "flaskapp/models.py",
+                "from . import db\nclass Author(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n    books = db.relationship('Book', backref='author', lazy=True)\nclass Book(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n",
+            ),
+            (
+                "sqlm.py",
+                "from sqlmodel import SQLModel, Field, Relationship\nclass HeroBase(SQLModel):\n    name: str\nclass Team(SQLModel, table=True):\n    id: int | None = Field(default=None, primary_key=True)\n    heroes: list[\"Hero\"] = Relationship(back_populates=\"team\")\nclass Hero(HeroBase, table=True):\n    id: int | None = Field(default=None, primary_key=True)\n    team_id: int | None = Field(default=None, foreign_key=\"team.id\")\n    team: Team | None = Relationship(back_populates=\"heroes\", sa_relationship_kwargs={\"lazy\": \"selectin\"})\n",
+            ),
+            (
+                "legacy.py",
+                "from sqlalchemy.ext.declarative import declarative_base\nLegacyBase = declarative_base()\nclass Order(LegacyBase):\n    __tablename__ = 'orders'\n    id = Column(Integer, primary_key=True)\n    lines = relationship('OrderLine', lazy='immediate')\nclass OrderLine(LegacyBase):\n    __tablename__ = 'order_lines'\n    id = Column(Integer, primary_key=True)\n",
+            ),
+        ]);
+        let names: Vec<&str> = index.models.iter().map(|m| m.name.as_str()).collect();
+        for expected in ["User", "Post", "Concrete", "Author", "Book", "Team", "Hero", "Order", "OrderLine"] {
+            assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        }
+        for absent in ["Base", "Abstract", "NotAModel", "OwnedMixin", "HeroBase"] {
+            assert!(!names.contains(&absent), "{absent} should not be a model: {names:?}");
+        }
+        assert_eq!(rel(&index, "User", "posts").lazy, LoadStrategy::Select);
+        assert_eq!(rel(&index, "User", "posts").collection, Some(true));
+        assert_eq!(rel(&index, "User", "posts").target.as_deref(), Some("Post"));
+        assert_eq!(rel(&index, "User", "notes").lazy, LoadStrategy::Dynamic);
+        assert_eq!(rel(&index, "Post", "author").lazy, LoadStrategy::Joined);
+        assert_eq!(rel(&index, "Post", "author").collection, Some(false));
+        // Mixin relationship inherited.
+        assert_eq!(rel(&index, "Post", "owner").target.as_deref(), Some("User"));
+        // Backrefs create the reverse side, with backref()'s own lazy.
+        assert_eq!(rel(&index, "Tag", "post").lazy, LoadStrategy::Raise);
+        assert_eq!(rel(&index, "Group", "members").collection, Some(true));
+        assert_eq!(rel(&index, "Book", "author").lazy, LoadStrategy::Select);
+        assert_eq!(rel(&index, "Book", "author").collection, None);
+        assert!(rel(&index, "Author", "books").lazy.queries_per_row());
+        assert_eq!(rel(&index, "Hero", "team").lazy, LoadStrategy::Selectin);
+        assert_eq!(rel(&index, "Team", "heroes").collection, Some(true));
+        assert_eq!(rel(&index, "Order", "lines").lazy, LoadStrategy::Immediate);
+        let post = index.get(index.unique("Post").unwrap()).unwrap();
+        assert_eq!(post.column("author_id").and_then(|c| c.foreign_key.as_deref()), Some("users.id"));
+        assert!(post.column("author_id").unwrap().index);
+        assert!(post.column("owner_id").is_some(), "mixin column inherited");
+    }
+
+    #[test]
+    fn duplicate_names_resolve_through_imports_or_stay_unknown() {
+        let index = project(&[
+            ("a/base.py", "Base = declarative_base()\n"),
+            ("a/models.py", "from a.base import Base\nclass Item(Base):\n    __tablename__ = 'a_items'\n    id = Column(Integer, primary_key=True)\n"),
+            ("b/models.py", "from a.base import Base\nclass Item(Base):\n    __tablename__ = 'b_items'\n    id = Column(Integer, primary_key=True)\n"),
+            ("c/use.py", "from b.models import Item\n"),
+        ]);
+        assert_eq!(index.unique("Item"), None);
+        let tree = crate::engine::parse("from b.models import Item\n").unwrap();
+        let user = extract(tree.root_node(), "from b.models import Item\n", "c.use", false);
+        assert_eq!(index.lookup("Item", &user).and_then(|m| m.tablename.as_deref()), Some("b_items"));
+        let stranger = FileFacts { module: "d".into(), ..FileFacts::default() };
+        assert!(index.lookup("Item", &stranger).is_none());
+    }
+}

@@ -1,0 +1,161 @@
+//! The project model index: what sqlalint believes about the project's ORM
+//! models — every mapped class, its table, columns and relationships with
+//! their loading strategy — built from per-file facts (`extract`) gathered in
+//! the same parallel pass as linting, then merged (`merge`) in one linear step.
+//!
+//! Resolution is by class name across the project; where two mapped classes
+//! share a name, it goes through the importing module's imports, and where it
+//! is still ambiguous the index answers "unknown" so rules stay silent.
+pub(crate) mod extract;
+pub(crate) mod merge;
+
+use serde::Serialize;
+
+/// How a relationship loads when accessed (`relationship(lazy=...)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LoadStrategy {
+    /// `lazy="select"` (the default) or `lazy=True`: one SELECT per parent on first access.
+    Select,
+    /// `lazy="immediate"`: loaded with the parent, but by one SELECT per parent row.
+    Immediate,
+    Joined,
+    Selectin,
+    Subquery,
+    Raise,
+    RaiseOnSql,
+    Noload,
+    /// `lazy="dynamic"` / `DynamicMapped`: a query object, one SELECT per use.
+    Dynamic,
+    /// `lazy="write_only"` / `WriteOnlyMapped`: never loads implicitly.
+    WriteOnly,
+    /// A value the extractor could not read (a variable, an unknown string).
+    Unknown,
+}
+
+impl LoadStrategy {
+    pub(crate) fn from_lazy(value: &str) -> Self {
+        match value {
+            "select" | "True" => LoadStrategy::Select,
+            "immediate" => LoadStrategy::Immediate,
+            "joined" | "False" => LoadStrategy::Joined,
+            "selectin" => LoadStrategy::Selectin,
+            "subquery" => LoadStrategy::Subquery,
+            "raise" => LoadStrategy::Raise,
+            "raise_on_sql" => LoadStrategy::RaiseOnSql,
+            "noload" | "None" => LoadStrategy::Noload,
+            "dynamic" => LoadStrategy::Dynamic,
+            "write_only" => LoadStrategy::WriteOnly,
+            _ => LoadStrategy::Unknown,
+        }
+    }
+
+    /// Does reading the attribute on each row of a loop issue a query per row?
+    pub(crate) fn queries_per_row(&self) -> bool {
+        matches!(self, LoadStrategy::Select | LoadStrategy::Immediate | LoadStrategy::Dynamic)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Column {
+    /// Attribute name on the class.
+    pub(crate) name: String,
+    pub(crate) primary_key: bool,
+    /// `ForeignKey("table.column")` target, as written.
+    pub(crate) foreign_key: Option<String>,
+    pub(crate) index: bool,
+    pub(crate) unique: bool,
+    /// `nullable=` when written.
+    pub(crate) nullable: Option<bool>,
+    pub(crate) line: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Relationship {
+    pub(crate) name: String,
+    /// Target class name as written (last component of a dotted string).
+    pub(crate) target: Option<String>,
+    /// `Some(true)` for collections, `Some(false)` for scalars, `None` when unknown.
+    pub(crate) collection: Option<bool>,
+    pub(crate) lazy: LoadStrategy,
+    pub(crate) back_populates: Option<String>,
+    /// `backref="x"` (creates `x` on the target).
+    pub(crate) backref: Option<String>,
+    /// Created on this class by another class's `backref=`.
+    pub(crate) from_backref: bool,
+    pub(crate) line: usize,
+    /// `secondary=` given: many-to-many.
+    pub(crate) secondary: bool,
+    /// The strategy `backref=backref("x", lazy=...)` gives the reverse side.
+    #[serde(skip)]
+    pub(crate) backref_lazy: Option<LoadStrategy>,
+}
+
+/// A class as seen in one file, before we know whether it is mapped.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ClassFacts {
+    pub(crate) name: String,
+    pub(crate) line: usize,
+    /// Base classes as dotted text (`Base`, `db.Model`, `SQLModel`, `TimestampMixin`).
+    pub(crate) bases: Vec<String>,
+    /// `class X(SQLModel, table=True)`.
+    pub(crate) table_keyword: bool,
+    pub(crate) tablename: Option<String>,
+    pub(crate) is_abstract: bool,
+    /// Has a `__table__ = Table(...)` (imperative table) assignment.
+    pub(crate) has_table: bool,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) relationships: Vec<Relationship>,
+}
+
+/// `from a.b import C as D` → local `D` means `a.b.C`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Import {
+    pub(crate) local: String,
+    /// Fully qualified target (`a.b.C`, or `a.b` for `import a.b`).
+    pub(crate) target: String,
+}
+
+/// What makes a module-level name a declarative base or a Flask-SQLAlchemy handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BaseKind {
+    /// `Base = declarative_base()` / `registry().generate_base()` / `@as_declarative` / `DeclarativeBase` subclass.
+    Declarative,
+    /// `db = SQLAlchemy()`: `db.Model` is a base.
+    FlaskSqlalchemy,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct BaseName {
+    pub(crate) name: String,
+    pub(crate) kind: BaseKind,
+}
+
+/// Everything one file contributes to the index.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct FileFacts {
+    /// Dotted module name derived from the path (`app.models.user`).
+    pub(crate) module: String,
+    pub(crate) imports: Vec<Import>,
+    pub(crate) bases: Vec<BaseName>,
+    pub(crate) classes: Vec<ClassFacts>,
+    /// `registry.map_imperatively(Class, table, properties={...})` with literal properties.
+    pub(crate) imperative: Vec<ClassFacts>,
+}
+
+/// Derives a dotted module name from a path relative to the project root.
+pub(crate) fn module_name(relative: &std::path::Path) -> String {
+    let mut parts: Vec<String> =
+        relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    if let Some(last) = parts.last_mut() {
+        if let Some(stem) = last.strip_suffix(".pyi").or_else(|| last.strip_suffix(".py")) {
+            *last = stem.to_string();
+        }
+        if last == "__init__" {
+            parts.pop();
+        }
+    }
+    parts.retain(|p| p != "." && !p.is_empty());
+    parts.join(".")
+}
