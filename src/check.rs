@@ -87,7 +87,10 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     } else if args.fix {
         for file in &checked {
             if let Some(fixed) = &file.fixed {
-                if let Err(err) = crate::fix::write_atomically(&file.path, &fixed.fixed) {
+                // The reader strips a UTF-8 BOM for parsing; put it back on files that had one.
+                let had_bom = std::fs::read(&file.path).is_ok_and(|b| b.starts_with("\u{feff}".as_bytes()));
+                let content = if had_bom { format!("\u{feff}{}", fixed.fixed) } else { fixed.fixed.clone() };
+                if let Err(err) = crate::fix::write_atomically(&file.path, &content) {
                     eprintln!("sqlalint: error: {}: cannot write fixes: {err}", file.path.display());
                     status_error = true;
                 }
@@ -106,6 +109,8 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
         color: args.output_file.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         unsafe_fixes: args.unsafe_fixes,
         files_checked: files.len(),
+        files_failed: checked.iter().filter(|f| f.messages.iter().any(|m| m.level == Level::Error)).count()
+            + walk_errors.iter().filter(|e| e.fatal).count(),
     };
     if !args.diff {
         let mut buffer: Vec<u8> = Vec::new();
@@ -148,8 +153,7 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
 /// inside a project (a config file or `.git` marks its root) — those of every other Python file
 /// of the project, so that pre-commit runs on a few changed files still know every model.
 fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs) -> ModelIndex {
-    let mut facts: Vec<(PathBuf, FileFacts)> =
-        checked.iter().map(|f| (f.path.clone(), f.facts.clone())).collect();
+    let mut facts: Vec<(PathBuf, FileFacts)> = checked.iter().map(|f| (f.path.clone(), f.facts.clone())).collect();
     let inside_root = checked.iter().all(|f| walk::absolute(&f.path).starts_with(&settings.root));
     if settings.root_is_project && inside_root && !checked.is_empty() {
         let (all, _) = walk::collect_files(

@@ -15,7 +15,6 @@ pub(crate) type CheckFn = fn(&mut Checker<'_>, &Match<'_, '_>);
 
 /// One match of a rule pattern, with captures looked up by name.
 pub(crate) struct Match<'q, 't> {
-    pub(crate) pattern: usize,
     pub(crate) captures: Vec<(u32, Node<'t>)>,
     pub(crate) names: &'q [&'q str],
 }

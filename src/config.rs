@@ -3,6 +3,8 @@
 //! directory (the closest file wins; no merging, as in Ruff). `--config PATH`
 //! names a file directly; `--isolated` ignores every file. A bad file is a
 //! miette error pointing at the offending key or value.
+// A config error (with its source snippet) is built at most once per run: its size does not matter.
+#![allow(clippy::result_large_err)]
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -133,10 +135,20 @@ pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
         Ok(None) => Ok(None),
         Err(err) => {
             let span = err.span().unwrap_or(0..0);
-            let message = format!("invalid configuration in {}: {}", path.display(), err.message());
-            let help =
-                "valid keys: select, extend-select, ignore, per-file-ignores, exclude, extend-exclude".to_string();
-            Err(ConfigError::at(path, &text, span, message, "here", Some(help)))
+            // Name the key when the error points at a value (`key = value` on the same line).
+            let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |at| at + 1);
+            let key = text.get(line_start..span.start).and_then(|before| before.split_once('=')).map(|(k, _)| k.trim());
+            let message = match key {
+                Some(key) if !key.is_empty() => {
+                    format!("invalid configuration in {}: `{key}`: {}", path.display(), err.message())
+                }
+                _ => format!("invalid configuration in {}: {}", path.display(), err.message()),
+            };
+            // The key list helps with a misspelt key, not with a wrong value.
+            let help = err.message().contains("unknown field").then(|| {
+                "valid keys: select, extend-select, ignore, per-file-ignores, exclude, extend-exclude".to_string()
+            });
+            Err(ConfigError::at(path, &text, span, message, "here", help))
         }
     }
 }

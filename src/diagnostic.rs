@@ -24,6 +24,7 @@ impl Edit {
     pub(crate) fn replace(range: Range<usize>, content: impl Into<String>) -> Self {
         Edit { range, content: content.into() }
     }
+    #[cfg(test)]
     pub(crate) fn insert(at: usize, content: impl Into<String>) -> Self {
         Edit { range: at..at, content: content.into() }
     }

@@ -109,6 +109,7 @@ pub(crate) fn rules(args: &RulesArgs) -> miette::Result<Status> {
 }
 
 /// The README rule table (between the `rules-table` markers).
+#[cfg(test)]
 pub(crate) fn readme_table() -> String {
     let mut out = String::from("| Code | Name | Summary | Severity | Default | Fix |\n|---|---|---|---|---|---|\n");
     for rule in registry::all() {

@@ -123,11 +123,7 @@ impl Engine {
             let Some(check) = rules[rule_id].check else {
                 return;
             };
-            let found = Match {
-                pattern: m.pattern_index,
-                captures: m.captures().iter().map(|c| (c.index, c.node)).collect(),
-                names,
-            };
+            let found = Match { captures: m.captures().iter().map(|c| (c.index, c.node)).collect(), names };
             checker.rule = rule_id;
             check(&mut checker, &found);
         };
@@ -164,7 +160,7 @@ impl Engine {
         let deferred = std::mem::take(&mut checker.deferred);
         let mut diagnostics = checker.diagnostics;
         // Two patterns of one rule may reach the same node: report it once.
-        diagnostics.sort_by(|a, b| (a.range.start, a.range.end, a.rule).cmp(&(b.range.start, b.range.end, b.rule)));
+        diagnostics.sort_by_key(|a| (a.range.start, a.range.end, a.rule));
         diagnostics.dedup_by(|a, b| a.rule == b.rule && a.range == b.range);
         FileMatches { diagnostics, comments, deferred }
     }
@@ -249,7 +245,7 @@ fn root_kinds(pattern: &str, language: &Language) -> Option<Vec<u16>> {
     }
     /// The single node of a sequence of items, ignoring captures (and predicates if allowed).
     fn single<'s, 'a>(items: &'s [Sexp<'a>], predicates: bool) -> Option<&'s Sexp<'a>> {
-        let mut nodes = items.iter().filter(|i| !is_capture(i) && !(predicates && is_predicate(i)));
+        let mut nodes = items.iter().filter(|i| !(is_capture(i) || predicates && is_predicate(i)));
         let node = nodes.next()?;
         nodes.next().is_none().then_some(node)
     }
@@ -363,7 +359,7 @@ mod tests {
         texts.push("def f(:\n    len(session.query(U).all())  # broken\nclass\n".into());
         for text in texts {
             let tree = parse(&text).unwrap();
-            let file = SourceFile::new("t.py".into(), text.clone());
+            let file = SourceFile::new(text.clone());
             let key = |m: FileMatches| {
                 let found: Vec<_> = m.diagnostics.into_iter().map(|d| (d.rule, d.range, d.message)).collect();
                 (found, m.comments)
@@ -377,7 +373,7 @@ mod tests {
         let depth = 10_000;
         let text = format!("x = {}1{}\n", "(".repeat(depth), ")".repeat(depth));
         let tree = parse(&text).expect("parses");
-        let file = SourceFile::new("deep.py".into(), text);
+        let file = SourceFile::new(text);
         let engine = Engine::new().unwrap();
         let _ = engine.run(&file, &tree, &|_| true);
         let _ = first_syntax_error(&tree);

@@ -200,7 +200,7 @@ pub(crate) fn check_file(
     };
     checked.messages.extend(warnings.into_iter().map(|w| message(Level::Warning, w)));
     let original = text.clone();
-    let mut file = SourceFile::new(path.to_path_buf(), text);
+    let mut file = SourceFile::new(text);
     let mut linted = match lint_text(engine, &file, enabled, module) {
         Ok(result) => result,
         Err(err) => {
@@ -220,8 +220,11 @@ pub(crate) fn check_file(
     if let FixMode::Apply(level) = fix_mode {
         let mut applied = Vec::new();
         for _ in 0..MAX_FIX_PASSES {
-            let fixes: Vec<&Diagnostic> =
-                linted.diagnostics.iter().filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability <= level)).collect();
+            let fixes: Vec<&Diagnostic> = linted
+                .diagnostics
+                .iter()
+                .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability <= level))
+                .collect();
             if fixes.is_empty() {
                 break;
             }
@@ -229,7 +232,7 @@ pub(crate) fn check_file(
             if rules.is_empty() || new_text == file.text {
                 break;
             }
-            let candidate = SourceFile::new(path.to_path_buf(), new_text);
+            let candidate = SourceFile::new(new_text);
             let Ok(relinted) = lint_text(engine, &candidate, enabled, module) else { break };
             if relinted.syntax_error.is_some() && syntax_error.is_none() {
                 checked.messages.push(message(
@@ -286,7 +289,9 @@ pub(crate) fn resolve_deferred(checked: &mut CheckedFile, index: &index::merge::
             .map(|d| to_finding(&file, d)),
     );
     if checked.findings.len() != before {
-        checked.findings.sort_by(|a, b| (a.start, a.end, &rules[a.rule].code).cmp(&(b.start, b.end, &rules[b.rule].code)));
+        checked
+            .findings
+            .sort_by(|a, b| (a.start, a.end, &rules[a.rule].code).cmp(&(b.start, b.end, &rules[b.rule].code)));
         checked.findings.dedup_by(|a, b| a.rule == b.rule && a.range == b.range);
     } else if checked.fixed.is_none() && checked.findings.is_empty() {
         checked.source = None;

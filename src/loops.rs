@@ -42,12 +42,15 @@ impl<'t> Loop<'t> {
             "pattern_list" | "tuple_pattern" => {
                 let mut cursor = left.walk();
                 let parts: Vec<Node<'t>> = left.named_children(&mut cursor).collect();
-                let call = (right.kind() == "call" && python::callee_name(right, src) == Some("enumerate")
+                let call = (right.kind() == "call"
+                    && python::callee_name(right, src) == Some("enumerate")
                     && python::receiver(right).is_none())
                 .then_some(right)?;
                 let inner = *python::positional_arguments(call).first()?;
                 match parts.as_slice() {
-                    [_, var] if var.kind() == "identifier" => Some(Loop { node, clause, var: *var, iterable: unparen(inner) }),
+                    [_, var] if var.kind() == "identifier" => {
+                        Some(Loop { node, clause, var: *var, iterable: unparen(inner) })
+                    }
                     _ => None,
                 }
             }
@@ -136,7 +139,12 @@ impl Eager {
                 "defaultload" => LinkKind::Step,
                 "lazyload" | "immediateload" => LinkKind::Lazy,
                 "Load" => continue,
-                "load_only" | "defer" | "undefer" | "undefer_group" | "with_expression" | "selectin_polymorphic"
+                "load_only"
+                | "defer"
+                | "undefer"
+                | "undefer_group"
+                | "with_expression"
+                | "selectin_polymorphic"
                 | "of_type" => continue,
                 "options" => {
                     for sub in python::positional_arguments(call) {
@@ -250,9 +258,34 @@ pub(crate) struct Origin {
 
 /// Methods that end a query without yielding entities to iterate.
 const NOT_ITERABLE: &[&str] = &[
-    "count", "first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none", "delete", "update", "get",
-    "exists", "subquery", "cte", "statement", "mappings", "tuples", "keys", "partitions", "fetchone", "fetchmany",
-    "columns", "label", "as_scalar", "scalar_subquery", "values", "with_entities", "add_columns", "group_by",
+    "count",
+    "first",
+    "one",
+    "one_or_none",
+    "scalar",
+    "scalar_one",
+    "scalar_one_or_none",
+    "delete",
+    "update",
+    "get",
+    "exists",
+    "subquery",
+    "cte",
+    "statement",
+    "mappings",
+    "tuples",
+    "keys",
+    "partitions",
+    "fetchone",
+    "fetchmany",
+    "columns",
+    "label",
+    "as_scalar",
+    "scalar_subquery",
+    "values",
+    "with_entities",
+    "add_columns",
+    "group_by",
 ];
 
 /// How many variable hops we follow (`a = q; b = a; for x in b`).
@@ -304,8 +337,9 @@ fn origin_at(node: Node<'_>, src: &str, depth: usize) -> Option<Origin> {
             Some(Origin { root: base.root, path: full })
         }
         // `list(query)`, `sorted(query, key=...)`, `reversed(...)`: same entities.
-        "call" if matches!(python::callee_name(node, src), Some("list" | "sorted" | "reversed" | "tuple" | "set"))
-            && python::receiver(node).is_none() =>
+        "call"
+            if matches!(python::callee_name(node, src), Some("list" | "sorted" | "reversed" | "tuple" | "set"))
+                && python::receiver(node).is_none() =>
         {
             origin_at(*python::positional_arguments(node).first()?, src, depth + 1)
         }
@@ -351,9 +385,13 @@ fn pinned_columns(found: &query::QueryExpr<'_>, src: &str) -> Vec<String> {
     let mut chains = vec![&found.chain];
     let inner;
     if found.dialect == Dialect::Statement {
-        if let Some(stmt) = found.chain.links.get(found.start).and_then(|l| l.call).and_then(|c| {
-            python::positional_arguments(c).into_iter().next()
-        }) {
+        if let Some(stmt) = found
+            .chain
+            .links
+            .get(found.start)
+            .and_then(|l| l.call)
+            .and_then(|c| python::positional_arguments(c).into_iter().next())
+        {
             inner = python::chain(unparen(stmt), src);
             chains.push(&inner);
         }
@@ -365,7 +403,8 @@ fn pinned_columns(found: &query::QueryExpr<'_>, src: &str) -> Vec<String> {
             match link.name {
                 "filter_by" => {
                     for arg in python::arguments(call) {
-                        if let Some(name) = arg.child_by_field_name("name").filter(|_| arg.kind() == "keyword_argument") {
+                        if let Some(name) = arg.child_by_field_name("name").filter(|_| arg.kind() == "keyword_argument")
+                        {
                             pinned.push(text(name, src).to_string());
                         }
                     }
@@ -487,7 +526,8 @@ fn entity_of_variable(var: Node<'_>, src: &str, depth: usize) -> Option<Origin> 
             break;
         }
         if let Some(outer) = Loop::from_node(ancestor, src) {
-            let inside_iterable = outer.iterable.start_byte() <= var.start_byte() && var.end_byte() <= outer.iterable.end_byte();
+            let inside_iterable =
+                outer.iterable.start_byte() <= var.start_byte() && var.end_byte() <= outer.iterable.end_byte();
             if outer.var_name(src) == name && !inside_iterable {
                 return origin_at(outer.iterable, src, depth + 1);
             }
@@ -508,7 +548,7 @@ fn entity_of_variable(var: Node<'_>, src: &str, depth: usize) -> Option<Origin> 
 fn single_entity(value: Node<'_>, src: &str) -> Option<String> {
     let chain = python::chain(value, src);
     let last = chain.last()?;
-    if matches!(last.name, "get" | "get_or_404") && chain.links.len() >= 1 {
+    if matches!(last.name, "get" | "get_or_404") && !chain.links.is_empty() {
         if let Some(call) = last.call {
             let args = python::positional_arguments(call);
             // session.get(User, pk)
@@ -520,7 +560,19 @@ fn single_entity(value: Node<'_>, src: &str) -> Option<String> {
             }
         }
     }
-    if matches!(last.name, "first" | "one" | "one_or_none" | "get" | "get_or_404" | "first_or_404" | "one_or_404" | "scalar_one" | "scalar_one_or_none" | "scalar") {
+    if matches!(
+        last.name,
+        "first"
+            | "one"
+            | "one_or_none"
+            | "get"
+            | "get_or_404"
+            | "first_or_404"
+            | "one_or_404"
+            | "scalar_one"
+            | "scalar_one_or_none"
+            | "scalar"
+    ) {
         let receiver = python::receiver(last.call?)?;
         let found = query::resolve_query(receiver, src)?;
         return found.entity(src).map(str::to_string);
@@ -653,7 +705,10 @@ mod tests {
         let o = origin_of("def f(s):\n    stmt = select(User)\n    stmt = stmt.options(defaultload(User.posts).selectinload(Post.tags))\n    for u in s.scalars(stmt):\n        pass\n").unwrap();
         let Root::Query { eager, .. } = o.root else { panic!() };
         assert!(!eager.covers(&path(&["posts"])) && eager.covers(&path(&["posts", "tags"])));
-        let o = origin_of("def f(s):\n    for u in s.execute(select(User).options(raiseload('*'))).scalars():\n        pass\n").unwrap();
+        let o = origin_of(
+            "def f(s):\n    for u in s.execute(select(User).options(raiseload('*'))).scalars():\n        pass\n",
+        )
+        .unwrap();
         let Root::Query { eager, .. } = o.root else { panic!() };
         assert!(eager.covers(&path(&["anything"])) && !eager.covers(&path(&["a", "b"])));
         assert!(origin_of("def f(s):\n    for row in s.execute(select(User)):\n        pass\n").is_none());
@@ -665,7 +720,9 @@ mod tests {
 
     #[test]
     fn variables_params_and_nested_loops() {
-        let o = origin_of("def f(s):\n    users = User.query.filter_by(a=1).all()\n    for u in users:\n        pass\n").unwrap();
+        let o =
+            origin_of("def f(s):\n    users = User.query.filter_by(a=1).all()\n    for u in users:\n        pass\n")
+                .unwrap();
         assert!(matches!(o.root, Root::Query { ref entity, .. } if entity == "User"));
         let o = origin_of("def f(users: list[User]):\n    for u in users:\n        pass\n").unwrap();
         assert!(matches!(o.root, Root::Param { ref entity, .. } if entity == "User"));
@@ -687,8 +744,10 @@ mod tests {
         let src = "for p in q:\n    print(p.author.name, p.id)\n    p.title = 'x'\n    await p.awaitable_attrs.tags\n    for p in p.comments:\n        p.body\n    f = lambda: p.lazy\n";
         let tree = parse(src);
         let l = Loop::from_node(first(&tree, "for_statement"), src).unwrap();
-        let found: Vec<(Vec<String>, bool)> =
-            accesses(&l, src).into_iter().map(|a| (a.hops.into_iter().map(|h| h.name).collect(), a.awaitable)).collect();
+        let found: Vec<(Vec<String>, bool)> = accesses(&l, src)
+            .into_iter()
+            .map(|a| (a.hops.into_iter().map(|h| h.name).collect(), a.awaitable))
+            .collect();
         assert_eq!(
             found,
             vec![
@@ -706,4 +765,353 @@ mod tests {
         let l = Loop::from_node(first(&tree, "list_comprehension"), src).unwrap();
         assert_eq!(accesses(&l, src).len(), 1);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Per-iteration statements (added for SA104 / SA106): the innermost `for` loop
+// that runs a statement once per iteration, and what stands between them.
+// ---------------------------------------------------------------------------
+
+/// A statement's place in the innermost `for` loop whose body runs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InLoop<'t> {
+    /// The `for_statement`.
+    pub(crate) node: Node<'t>,
+    /// Under an `if` / `elif` / `else` / `case`, so not run on every iteration.
+    pub(crate) conditional: bool,
+    /// In the body or `else:` of a `try` with a handler that does not end in `raise`:
+    /// a failure is handled and the loop goes on.
+    pub(crate) handled: bool,
+    /// An unconditional `break` / `return` / `raise` follows it in the loop: it runs once.
+    pub(crate) leaves_after: bool,
+}
+
+/// The innermost `for` loop whose body contains the statement `stmt`; `None` when a
+/// function, lambda, class, comprehension, `while` loop, `except` or `finally` clause
+/// encloses it first. A `for ... else:` clause is not part of its loop. Walks ancestors only.
+pub(crate) fn enclosing_for(stmt: Node<'_>) -> Option<InLoop<'_>> {
+    let mut conditional = false;
+    let mut handled = false;
+    let mut leaves_after = false;
+    let mut child = stmt;
+    for ancestor in python::ancestors(stmt) {
+        match ancestor.kind() {
+            "for_statement" if ancestor.child_by_field_name("body").is_some_and(|b| b.id() == child.id()) => {
+                return Some(InLoop { node: ancestor, conditional, handled, leaves_after });
+            }
+            "block" => {
+                let mut next = child.next_named_sibling();
+                while let Some(sibling) = next {
+                    if matches!(sibling.kind(), "break_statement" | "return_statement" | "raise_statement") {
+                        leaves_after = true;
+                    }
+                    next = sibling.next_named_sibling();
+                }
+            }
+            "if_statement" | "elif_clause" | "case_clause" | "match_statement" => conditional = true,
+            "try_statement" => match child.kind() {
+                "except_clause" | "except_group_clause" | "finally_clause" => return None,
+                _ => {
+                    let mut cursor = ancestor.walk();
+                    let handlers: Vec<Node<'_>> = ancestor
+                        .named_children(&mut cursor)
+                        .filter(|c| matches!(c.kind(), "except_clause" | "except_group_clause"))
+                        .collect();
+                    if handlers.iter().any(|h| !ends_in_raise(*h)) {
+                        handled = true;
+                    }
+                }
+            },
+            "while_statement"
+            | "function_definition"
+            | "class_definition"
+            | "lambda"
+            | "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression"
+            | "module" => return None,
+            _ => {}
+        }
+        child = ancestor;
+    }
+    None
+}
+
+/// Does an `except` clause's block end with a `raise`?
+fn ends_in_raise(handler: Node<'_>) -> bool {
+    let mut cursor = handler.walk();
+    let block = handler.named_children(&mut cursor).filter(|c| c.kind() == "block").last();
+    let Some(block) = block else { return false };
+    let mut cursor = block.walk();
+    let last = block.named_children(&mut cursor).filter(|c| c.kind() != "comment").last();
+    last.is_some_and(|s| s.kind() == "raise_statement")
+}
+
+/// Is `node` inside a `while` loop of the same function (a worker or poller)?
+pub(crate) fn within_while(node: Node<'_>) -> bool {
+    for ancestor in python::ancestors(node) {
+        match ancestor.kind() {
+            "while_statement" => return true,
+            "function_definition" | "class_definition" | "lambda" => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The nodes run on each iteration of a `for` statement (its body, not `else:`), with nested
+/// functions, lambdas and classes left out, in document order. Iterative.
+pub(crate) fn body_nodes<'t>(for_statement: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut stack: Vec<Node<'t>> = for_statement.child_by_field_name("body").into_iter().collect();
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        out.push(node);
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The query a loop iterates and the other uses of its names (added for SA103 /
+// SA105, which advise rewriting that query and must know nothing else needs
+// the entities it loads).
+// ---------------------------------------------------------------------------
+
+/// The query a loop iterates, found as [`origin`] finds it, with the variable reads followed
+/// to reach it: `users` in `for u in users:` after `users = q.all()`, then `q` in `q.all()`.
+pub(crate) struct IteratedQuery<'t> {
+    pub(crate) query: query::QueryExpr<'t>,
+    pub(crate) variables: Vec<Node<'t>>,
+}
+
+/// The query behind a loop's iterable, through variables and `list()` / `sorted()` wrappers.
+pub(crate) fn iterated_query<'t>(iterable: Node<'t>, src: &'t str) -> Option<IteratedQuery<'t>> {
+    let mut variables = Vec::new();
+    let mut node = iterable;
+    for _ in 0..=MAX_HOPS {
+        node = unparen(node);
+        if node.kind() == "await" {
+            node = unparen(node.named_child(0)?);
+        }
+        if let Some(query) = query::query_expr(node, src) {
+            return Some(IteratedQuery { query, variables });
+        }
+        // `q.all()` where `q = session.query(User)` earlier.
+        let chain = python::chain(node, src);
+        if chain.root.kind() == "identifier" && !chain.links.is_empty() {
+            if let Some(mut query) = query::assigned_value(chain.root, src).and_then(|v| query::query_expr(v, src)) {
+                variables.push(chain.root);
+                query.chain.links.extend(chain.links);
+                return Some(IteratedQuery { query, variables });
+            }
+        }
+        node = match node.kind() {
+            "identifier" => {
+                variables.push(node);
+                query::assigned_value(node, src)?
+            }
+            // Only the one-argument form: `sorted(q, key=lambda u: u.rank)` reads the entities too.
+            "call"
+                if matches!(python::callee_name(node, src), Some("list" | "sorted" | "reversed" | "tuple" | "set"))
+                    && python::receiver(node).is_none()
+                    && python::arguments(node).len() == 1 =>
+            {
+                *python::positional_arguments(node).first()?
+            }
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// The statement a 2.0 query executes: the single entity of its `select(M)`, every link after
+/// `select(...)` — also those added through its variable (`stmt = stmt.where(...)`, in any
+/// branch) — and whether those links are exactly the statement's (an inline expression or
+/// one assignment), so their text can be reused.
+pub(crate) struct ExecutedStatement<'t> {
+    pub(crate) entity: Node<'t>,
+    pub(crate) links: Vec<python::Link<'t>>,
+    pub(crate) exact: bool,
+}
+
+/// Reads the statement passed to `session.scalars(...)` / `execute(...)` / `exec(...)`.
+pub(crate) fn executed_statement<'t>(statement: Node<'t>, src: &'t str) -> Option<ExecutedStatement<'t>> {
+    let mut entity: Option<Node<'t>> = None;
+    let mut links = Vec::new();
+    let mut exact = true;
+    let mut pending = vec![(unparen(statement), 0usize)];
+    let mut seen: Vec<usize> = Vec::new();
+    while let Some((node, depth)) = pending.pop() {
+        let node = unparen(node);
+        let chain = python::chain(node, src);
+        let root = text(chain.root, src);
+        let select = chain.links.first().filter(|first| {
+            first.name == "select"
+                && first.call.is_some()
+                && matches!(root, "select" | "sa" | "sqlalchemy" | "sql" | "expression" | "db" | "sqlmodel")
+        });
+        match select.and_then(|l| l.call) {
+            Some(call) => {
+                let args = python::arguments(call);
+                let [only] = args.as_slice() else { return None };
+                if only.kind() == "keyword_argument" || entity.is_some() {
+                    return None;
+                }
+                entity = Some(unparen(*only));
+                links.extend(chain.links.iter().skip(1).copied());
+            }
+            None if chain.root.kind() == "identifier" && depth < MAX_HOPS => {
+                links.extend(chain.links.iter().copied());
+                let values = assignments_before(chain.root, src);
+                if values.is_empty() {
+                    return None;
+                }
+                // Exact when every assignment runs unconditionally before the use.
+                let block = statement_block(chain.root);
+                exact &= values
+                    .iter()
+                    .all(|v| v.parent().and_then(statement_block).map(|b| b.id()) == block.map(|b| b.id()));
+                for value in values {
+                    if !seen.contains(&value.start_byte()) {
+                        seen.push(value.start_byte());
+                        pending.push((value, depth + 1));
+                    }
+                }
+            }
+            None => return None,
+        }
+    }
+    Some(ExecutedStatement { entity: entity?, links, exact })
+}
+
+/// The block (or module) whose direct statement contains `node`.
+fn statement_block(node: Node<'_>) -> Option<Node<'_>> {
+    std::iter::once(node)
+        .chain(python::ancestors(node))
+        .find_map(|n| n.parent().filter(|p| matches!(p.kind(), "block" | "module")))
+}
+
+/// How many times the variable read at `name` is used elsewhere in its function (or module):
+/// identifiers of the same name other than `name` itself, binding targets (`x = ...`,
+/// `for x in ...`, parameters), reads inside a value assigned back to the same name
+/// (`q = q.filter(...)`), attribute names and keyword-argument names.
+pub(crate) fn other_uses(name: Node<'_>, src: &str) -> usize {
+    let ident = text(name, src);
+    let scope = python::enclosing_function(name).or_else(|| python::ancestors(name).last());
+    let Some(scope) = scope else { return 0 };
+    let mut count = 0;
+    let mut stack = vec![scope];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "identifier" {
+            if node.id() != name.id() && text(node, src) == ident && !is_binding_or_name(node, src) {
+                count += 1;
+            }
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    count
+}
+
+/// Is this identifier a binding (assignment or loop target, parameter), a rebinding read
+/// (`q` in `q = q.filter(...)`), an attribute name (`x.name`) or a keyword name (`f(name=1)`)?
+fn is_binding_or_name(node: Node<'_>, src: &str) -> bool {
+    let Some(parent) = node.parent() else { return false };
+    let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|c| c.id() == node.id());
+    match parent.kind() {
+        "attribute" => return is_field("attribute"),
+        "keyword_argument" => return is_field("name"),
+        "assignment" | "for_statement" | "for_in_clause" if is_field("left") => return true,
+        "pattern_list" | "tuple_pattern" | "list_pattern" => return true,
+        "parameters" | "lambda_parameters" => return true,
+        "default_parameter" | "typed_default_parameter" | "typed_parameter" => {
+            return !is_field("value") && !is_field("type")
+        }
+        _ => {}
+    }
+    // `q = q.filter(...)`: the read builds the new value of the same name.
+    let ident = text(node, src);
+    python::ancestors(node)
+        .take_while(|a| !matches!(a.kind(), "expression_statement" | "block" | "module" | "function_definition"))
+        .find(|a| a.kind() == "assignment")
+        .is_some_and(|assignment| {
+            let left = assignment.child_by_field_name("left");
+            let right = assignment.child_by_field_name("right");
+            left.is_some_and(|l| l.kind() == "identifier" && text(l, src) == ident)
+                && right.is_some_and(|r| r.start_byte() <= node.start_byte() && node.end_byte() <= r.end_byte())
+        })
+}
+
+/// Is a `for` statement's variable read after the loop (Python leaks it: `for u in q: ...`
+/// then `return u`)? Reads inside a later loop or comprehension binding the same name are not.
+pub(crate) fn used_after(l: &Loop<'_>, src: &str) -> bool {
+    if l.node.kind() != "for_statement" {
+        return false;
+    }
+    let var = l.var_name(src);
+    let scope = python::enclosing_function(l.node).or_else(|| python::ancestors(l.node).last());
+    let Some(scope) = scope else { return false };
+    let mut stack = vec![scope];
+    while let Some(node) = stack.pop() {
+        if node.end_byte() <= l.node.end_byte() {
+            continue;
+        }
+        if node.kind() == "identifier" {
+            if node.start_byte() >= l.node.end_byte() && text(node, src) == var && !is_binding_or_name(node, src) {
+                let rebound = python::ancestors(node)
+                    .filter_map(|a| Loop::from_node(a, src))
+                    .any(|inner| inner.node.id() != l.node.id() && inner.var_name(src) == var);
+                if !rebound {
+                    return true;
+                }
+            }
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
+
+/// Does the class name `name`, read at `node`, mean the module-level class the model index
+/// knows by that name? It must be imported (also inside an enclosing function, or through a
+/// `*` import) or defined at the top level of this file, and not rebound in an enclosing
+/// function (`Test = self.classes.Test` in a test suite names a class the index never saw).
+pub(crate) fn names_module_class(node: Node<'_>, name: &str, src: &str) -> bool {
+    let head = name.split('.').next().unwrap_or(name);
+    for function in python::ancestors(node).filter(|a| a.kind() == "function_definition") {
+        let mut stack = vec![function];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "identifier" {
+                let plain = n.parent().is_some_and(|p| !matches!(p.kind(), "attribute" | "keyword_argument"));
+                if plain && text(n, src) == head && is_binding_or_name(n, src) {
+                    return false;
+                }
+                continue;
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.named_children(&mut cursor));
+        }
+    }
+    if python::visible_imports(node, src).iter().any(|i| i.local == head || i.local == "*") {
+        return true;
+    }
+    let Some(module) = python::ancestors(node).last() else { return false };
+    let mut cursor = module.walk();
+    let defined = module.named_children(&mut cursor).any(|statement| {
+        let class = match statement.kind() {
+            "decorated_definition" => statement.child_by_field_name("definition"),
+            "class_definition" => Some(statement),
+            _ => None,
+        };
+        class.and_then(|c| c.child_by_field_name("name")).is_some_and(|n| text(n, src) == head)
+    });
+    defined
 }

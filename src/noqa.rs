@@ -114,7 +114,7 @@ mod tests {
     use super::*;
 
     fn suppressions(src: &str) -> Suppressions {
-        let file = SourceFile::new("t.py".into(), src.to_string());
+        let file = SourceFile::new(src.to_string());
         let tree = crate::engine::parse(src).unwrap();
         let mut comments = Vec::new();
         let mut stack = vec![tree.root_node()];

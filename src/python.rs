@@ -95,12 +95,6 @@ impl<'t> Chain<'t> {
     pub(crate) fn names(&self) -> impl Iterator<Item = &'t str> + '_ {
         self.links.iter().map(|l| l.name)
     }
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.links.iter().any(|l| l.name == name)
-    }
-    pub(crate) fn find(&self, name: &str) -> Option<&Link<'t>> {
-        self.links.iter().find(|l| l.name == name)
-    }
     pub(crate) fn last(&self) -> Option<&Link<'t>> {
         self.links.last()
     }
@@ -161,9 +155,14 @@ pub(crate) fn chain<'t>(node: Node<'t>, src: &'t str) -> Chain<'t> {
     Chain { root: current, links }
 }
 
-/// Ancestors of a node, nearest first (the node itself excluded).
+/// How far up [`ancestors`] looks. tree-sitter finds a parent by descending from the root,
+/// so each step costs the node's depth: an unbounded walk is quadratic on deeply nested
+/// (generated or adversarial) files. Real code nests far less; past this, rules stay silent.
+pub(crate) const MAX_ANCESTORS: usize = 256;
+
+/// Ancestors of a node, nearest first (the node itself excluded), at most [`MAX_ANCESTORS`].
 pub(crate) fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    std::iter::successors(node.parent(), |n| n.parent())
+    std::iter::successors(node.parent(), |n| n.parent()).take(MAX_ANCESTORS)
 }
 
 /// The innermost function definition containing a node.
@@ -185,23 +184,6 @@ pub(crate) fn is_literal_string(node: Node<'_>) -> bool {
             let literal = node.named_children(&mut cursor).all(is_literal_string);
             literal
         }
-        _ => false,
-    }
-}
-
-/// Names of SQLAlchemy methods whose arguments are SQL criteria.
-pub(crate) const CRITERIA_METHODS: &[&str] = &["filter", "where", "having", "filter_by", "join", "outerjoin"];
-
-/// Is `call` a criteria method of a query or statement (`q.filter(...)`, `select(M).where(...)`),
-/// or a SQLAlchemy conjunction (`and_(...)`, `or_(...)`, `not_(...)`)?
-pub(crate) fn is_criteria_call(call: Node<'_>, src: &str) -> bool {
-    let Some(name) = callee_name(call, src) else {
-        return false;
-    };
-    let function = call.child_by_field_name("function").map(unparen);
-    match function.map(|f| f.kind()) {
-        Some("attribute") => CRITERIA_METHODS.contains(&name) || matches!(name, "and_" | "or_" | "not_"),
-        Some("identifier") => matches!(name, "and_" | "or_" | "not_"),
         _ => false,
     }
 }
@@ -249,7 +231,7 @@ mod tests {
         assert_eq!(chain.names().collect::<Vec<_>>(), ["query", "filter", "all"]);
         let src = "await (session.scalars(select(User))).all()";
         let tree = parse(src);
-        let chain = chain(first(&tree, "call"), src);
+        let chain = super::chain(first(&tree, "call"), src);
         assert_eq!(chain.names().collect::<Vec<_>>(), ["scalars", "all"]);
     }
 
@@ -264,5 +246,680 @@ mod tests {
             .map(|stmt| is_literal_string(stmt.named_child(0).unwrap().child_by_field_name("right").unwrap()))
             .collect();
         assert_eq!(values, [true, false, true]);
+    }
+}
+
+/// A name bound by an import statement:
+/// `from a.b import c as d` → `{ local: "d", module: "a.b", name: Some("c") }`,
+/// `import a.b as m` → `{ local: "m", module: "a.b", name: None }`,
+/// `import a.b` → `{ local: "a", module: "a.b", name: None }`,
+/// `from a import *` → `{ local: "*", module: "a", name: Some("*") }`.
+/// Relative modules keep their dots: `from . import db` → module `.`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Import<'s> {
+    pub(crate) local: &'s str,
+    pub(crate) module: &'s str,
+    pub(crate) name: Option<&'s str>,
+}
+
+/// Imports visible from `node`: the module's statements (also those one or two blocks
+/// deep in top-level `if`/`try`/`with` statements, e.g. `if TYPE_CHECKING:`) and the
+/// direct statements of each enclosing function body. Cost is bounded by the number
+/// of those statements, not by the size of the file.
+pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s>> {
+    let mut stack: Vec<(Node<'_>, u8)> = Vec::new();
+    for ancestor in ancestors(node) {
+        match ancestor.kind() {
+            "module" => stack.push((ancestor, 2)),
+            "function_definition" => {
+                if let Some(body) = ancestor.child_by_field_name("body") {
+                    stack.push((body, 0));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut imports = Vec::new();
+    while let Some((container, depth)) = stack.pop() {
+        let mut cursor = container.walk();
+        match container.kind() {
+            "module" | "block" => {
+                for statement in container.named_children(&mut cursor) {
+                    match statement.kind() {
+                        "import_statement" | "import_from_statement" => collect_imports(statement, src, &mut imports),
+                        "if_statement" | "try_statement" | "with_statement" if depth > 0 => {
+                            let mut inner = statement.walk();
+                            for child in statement.named_children(&mut inner) {
+                                if matches!(
+                                    child.kind(),
+                                    "block" | "else_clause" | "elif_clause" | "except_clause" | "finally_clause"
+                                ) {
+                                    stack.push((child, depth - 1));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "else_clause" | "elif_clause" | "except_clause" | "finally_clause" => {
+                for child in container.named_children(&mut cursor) {
+                    if child.kind() == "block" {
+                        stack.push((child, depth));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    imports
+}
+
+fn collect_imports<'s>(statement: Node<'_>, src: &'s str, out: &mut Vec<Import<'s>>) {
+    let text = |n: Node<'_>| src.get(n.byte_range()).unwrap_or("");
+    let mut cursor = statement.walk();
+    if statement.kind() == "import_from_statement" {
+        let Some(module) = statement.child_by_field_name("module_name") else { return };
+        let module = text(module);
+        for child in statement.named_children(&mut cursor) {
+            if child.kind() == "wildcard_import" {
+                out.push(Import { local: "*", module, name: Some("*") });
+            }
+        }
+        let mut cursor = statement.walk();
+        for child in statement.children_by_field_name("name", &mut cursor) {
+            match child.kind() {
+                "dotted_name" => out.push(Import { local: text(child), module, name: Some(text(child)) }),
+                "aliased_import" => {
+                    if let (Some(name), Some(alias)) =
+                        (child.child_by_field_name("name"), child.child_by_field_name("alias"))
+                    {
+                        out.push(Import { local: text(alias), module, name: Some(text(name)) });
+                    }
+                }
+                _ => {}
+            }
+        }
+    } else {
+        for child in statement.children_by_field_name("name", &mut cursor) {
+            match child.kind() {
+                "dotted_name" => {
+                    let module = text(child);
+                    let local = module.split('.').next().unwrap_or(module);
+                    out.push(Import { local, module, name: None });
+                }
+                "aliased_import" => {
+                    if let (Some(name), Some(alias)) =
+                        (child.child_by_field_name("name"), child.child_by_field_name("alias"))
+                    {
+                        out.push(Import { local: text(alias), module: text(name), name: None });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// SQL criteria (added for the SA4xx correctness rules): which expressions a
+// criteria call hands to SQLAlchemy as WHERE / HAVING / ON conditions, and
+// whether an operand looks like a SQL column expression. Every walk here is
+// iterative and bounded by the size of the expression it starts from.
+// ---------------------------------------------------------------------------
+
+/// Receivers whose `.where()` / `.filter()` / `.join()` / `.and_()` are not SQLAlchemy's.
+const NON_SQL_RECEIVERS: &[&str] =
+    &["np", "numpy", "pd", "pandas", "torch", "tf", "jnp", "xr", "operator", "os", "posixpath", "ntpath", "shlex"];
+
+/// Modules under which `join(left, right, onclause)` is the function form (onclause third).
+const SQL_MODULES: &[&str] = &["sa", "sqlalchemy", "sql", "expression", "orm", "db"];
+
+/// SQLAlchemy constructors whose result is always a SQL column expression.
+const SQL_CONSTRUCTORS: &[&str] =
+    &["cast", "type_coerce", "column", "literal_column", "case", "extract", "tuple_", "collate", "and_", "or_", "not_"];
+
+/// The arguments of a criteria call that SQLAlchemy reads as SQL conditions: the
+/// positional arguments (and `*splat`s) of `.filter()`, `.where()`, `.having()`, `and_()`,
+/// `or_()`, `not_()`; the onclause of `join`/`outerjoin` (second positional argument of the
+/// method, third of the function `join(left, right, onclause)`, or `onclause=`).
+/// Keyword values (`filter_by(name=...)`) are plain Python values and never returned.
+pub(crate) fn criteria_arguments<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>> {
+    let Some(name) = callee_name(call, src) else {
+        return Vec::new();
+    };
+    let Some(function) = call.child_by_field_name("function").map(unparen) else {
+        return Vec::new();
+    };
+    let method = function.kind() == "attribute";
+    let mut module_receiver = false;
+    if let Some(object) = receiver(call).map(unparen) {
+        // `", ".join(...)`, `os.path.join(...)`, `np.where(...)`, `operator.and_(...)`.
+        if matches!(object.kind(), "string" | "concatenated_string") {
+            return Vec::new();
+        }
+        if let Some(dotted) = dotted_name(object, src) {
+            let first = dotted.split('.').next().unwrap_or("");
+            if NON_SQL_RECEIVERS.contains(&first) || dotted.ends_with("path") {
+                return Vec::new();
+            }
+            module_receiver = SQL_MODULES.contains(&first) && !dotted.chars().any(|c| c.is_ascii_uppercase());
+        }
+    }
+    match name {
+        "filter" | "where" | "having" if method => arguments(call)
+            .into_iter()
+            .filter(|n| !matches!(n.kind(), "keyword_argument" | "dictionary_splat"))
+            .collect(),
+        "and_" | "or_" | "not_" => arguments(call)
+            .into_iter()
+            .filter(|n| !matches!(n.kind(), "keyword_argument" | "dictionary_splat"))
+            .collect(),
+        "join" | "outerjoin" => {
+            let index = if method && !module_receiver { 1 } else { 2 };
+            let mut found: Vec<Node<'t>> = positional_arguments(call).get(index).copied().into_iter().collect();
+            found.extend(keyword_argument(call, "onclause", src));
+            found
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// How to name a criteria call in a message: `.filter()`, `.where()`, `the join condition`, `and_()`.
+pub(crate) fn criteria_call_label(call: Node<'_>, src: &str) -> String {
+    match callee_name(call, src) {
+        Some("join" | "outerjoin") => "the join condition".to_string(),
+        Some(name @ ("and_" | "or_" | "not_")) => format!("`{name}()`"),
+        Some(name) => format!("`.{name}()`"),
+        None => "the criteria".to_string(),
+    }
+}
+
+/// A comparison or a Python `and` / `or` / `not` whose value SQLAlchemy receives as criteria.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CriteriaOperator<'t> {
+    pub(crate) node: Node<'t>,
+    /// The node sits inside a Python `and` / `or` / `not` that is itself in criteria position.
+    pub(crate) in_bool_op: bool,
+}
+
+/// Every `comparison_operator`, `boolean_operator` and `not_operator` in criteria position in
+/// the arguments of `call`: the argument itself, or reached from it only through parentheses,
+/// SQL `&` / `|` / `~`, Python `and` / `or` / `not`, the two branches of `a if cond else b`
+/// (never `cond`), and the elements or comprehension body of a `*[...]` splat (never its `for`
+/// / `if` clauses). Operands of comparisons, arguments of other calls and lambdas are Python
+/// values, and nested `and_()` / `or_()` / `not_()` calls are criteria calls of their own.
+pub(crate) fn criteria_operators<'t>(call: Node<'t>, src: &str) -> Vec<CriteriaOperator<'t>> {
+    let mut found = Vec::new();
+    // (node, directly under a `*` splat, inside a Python boolean operator)
+    let mut stack: Vec<(Node<'t>, bool, bool)> =
+        criteria_arguments(call, src).into_iter().rev().map(|n| (n, false, false)).collect();
+    while let Some((node, splat, in_bool_op)) = stack.pop() {
+        let field = |name: &str| node.child_by_field_name(name);
+        match node.kind() {
+            "parenthesized_expression" => {
+                let mut cursor = node.walk();
+                let inner: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                stack.extend(inner.into_iter().rev().map(|n| (n, splat, in_bool_op)));
+            }
+            "list_splat" => {
+                let mut cursor = node.walk();
+                let inner: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                stack.extend(inner.into_iter().rev().map(|n| (n, true, in_bool_op)));
+            }
+            "list" | "tuple" | "set" if splat => {
+                let mut cursor = node.walk();
+                let inner: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                stack.extend(inner.into_iter().rev().map(|n| (n, false, in_bool_op)));
+            }
+            "list_comprehension" | "generator_expression" | "set_comprehension" if splat => {
+                stack.extend(field("body").map(|n| (n, false, in_bool_op)));
+            }
+            "boolean_operator" => {
+                found.push(CriteriaOperator { node, in_bool_op });
+                stack.extend(field("right").map(|n| (n, false, true)));
+                stack.extend(field("left").map(|n| (n, false, true)));
+            }
+            "not_operator" => {
+                found.push(CriteriaOperator { node, in_bool_op });
+                stack.extend(field("argument").map(|n| (n, false, true)));
+            }
+            "binary_operator" => {
+                let operator = field("operator").and_then(|o| src.get(o.byte_range()));
+                if matches!(operator, Some("&" | "|")) {
+                    stack.extend(field("right").map(|n| (n, false, in_bool_op)));
+                    stack.extend(field("left").map(|n| (n, false, in_bool_op)));
+                }
+            }
+            "unary_operator" => {
+                let operator = field("operator").and_then(|o| src.get(o.byte_range()));
+                if operator == Some("~") {
+                    stack.extend(field("argument").map(|n| (n, false, in_bool_op)));
+                }
+            }
+            "conditional_expression" => {
+                // `then if cond else otherwise`: both branches are criteria, `cond` is Python.
+                let mut cursor = node.walk();
+                let parts: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                stack.extend(parts.get(2).map(|n| (*n, false, in_bool_op)));
+                stack.extend(parts.first().map(|n| (*n, false, in_bool_op)));
+            }
+            "comparison_operator" => found.push(CriteriaOperator { node, in_bool_op }),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The `(left, operator, right)` pairs of a comparison: `a < b <= c` → `(a, "<", b)`, `(b, "<=", c)`.
+/// Operators are `"is"`, `"is not"`, `"in"`, `"not in"`, `"=="`, ...
+pub(crate) fn comparison_pairs<'t>(node: Node<'t>) -> Vec<(Node<'t>, &'t str, Node<'t>)> {
+    let mut operands = Vec::new();
+    let mut operators = Vec::new();
+    let mut cursor = node.walk();
+    if cursor.goto_first_child() {
+        loop {
+            let child = cursor.node();
+            if cursor.field_name() == Some("operators") {
+                operators.push(child.kind());
+            } else if child.is_named() && child.kind() != "comment" {
+                operands.push(child);
+            }
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    operators.iter().enumerate().filter_map(|(i, op)| Some((*operands.get(i)?, *op, *operands.get(i + 1)?))).collect()
+}
+
+/// What a column-looking expression is known to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnShape<'s> {
+    /// Certainly a SQL column element: `table.c.x`, `alias.c.x`, `func.lower(...)`, `cast(...)`.
+    Sql,
+    /// `Class.attr` (possibly `Class.attr.op(...)`, `models.Class.attr`): a mapped column or a
+    /// relationship; `class` and `attr` are set for the plain two-part form only.
+    Attribute { class: Option<&'s str>, attr: Option<&'s str> },
+}
+
+/// One step of an expression such as `models.User.name.lower()`, root first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step<'s> {
+    Attr(&'s str),
+    Call,
+    Index,
+}
+
+fn is_constant_name(name: &str) -> bool {
+    !name.chars().any(|c| c.is_ascii_lowercase())
+}
+
+fn starts_uppercase(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+/// A plausible column attribute after a class or alias: `User.name`, not `Status.ACTIVE`,
+/// `User.__table__`, `User.query` or a class method call `User.get(1)`.
+fn column_attribute<'s>(steps: &[Step<'s>], at: usize) -> Option<&'s str> {
+    let Some(Step::Attr(attr)) = steps.get(at) else {
+        return None;
+    };
+    let plausible = !is_constant_name(attr) && !attr.starts_with("__") && *attr != "query";
+    (plausible && steps.get(at + 1) != Some(&Step::Call)).then_some(*attr)
+}
+
+/// Does `node` look like a SQL column expression, and how sure are we? Recognised, syntactically:
+/// `User.name` (a capitalised class, possibly module-qualified `models.User.name`, or `cls.name`),
+/// `User.name.lower()` / `User.data["k"]`, `table.c.name` / `alias.c.name`, `user_alias.name` where
+/// the variable is named `*alias` or assigned `aliased(...)` / `.alias()` / `.subquery()` / `.cte()`
+/// / `Table(...)` in the same scope, `func.lower(...)`, and SQL constructors such as `cast(...)`.
+/// Plain variables, instance attributes (`user.name`, `self.x`) and enum-like constants
+/// (`Status.ACTIVE`) are not column expressions.
+pub(crate) fn column_shape<'s>(node: Node<'_>, src: &'s str) -> Option<ColumnShape<'s>> {
+    let mut steps: Vec<Step<'s>> = Vec::new();
+    let mut current = unparen(node);
+    let root = loop {
+        match current.kind() {
+            "attribute" => {
+                let attr = current.child_by_field_name("attribute")?;
+                steps.push(Step::Attr(src.get(attr.byte_range())?));
+                current = unparen(current.child_by_field_name("object")?);
+            }
+            "call" => {
+                steps.push(Step::Call);
+                current = unparen(current.child_by_field_name("function")?);
+            }
+            "subscript" => {
+                steps.push(Step::Index);
+                current = unparen(current.child_by_field_name("value")?);
+            }
+            "identifier" => break current,
+            _ => return None,
+        }
+    };
+    steps.reverse();
+    let root_name = src.get(root.byte_range())?;
+    let names: Vec<&'s str> = std::iter::once(root_name)
+        .chain(steps.iter().map_while(|s| if let Step::Attr(a) = s { Some(*a) } else { None }))
+        .collect();
+    // `table.c.name`, `table.columns["name"]`.
+    let core = steps.windows(2).any(|w| matches!(w, [Step::Attr("c" | "columns"), Step::Attr(_) | Step::Index]));
+    // `func.lower(...)`, `sa.func.now()`.
+    let func = names.iter().position(|n| *n == "func").is_some_and(|i| {
+        let rest = steps.get(i..).unwrap_or_default();
+        matches!(rest.first(), Some(Step::Attr(_))) && rest.contains(&Step::Call)
+    });
+    // `cast(x, Integer)`, `sa.cast(...)`.
+    let constructor = match names.as_slice() {
+        [name] => SQL_CONSTRUCTORS.contains(name) && steps.first() == Some(&Step::Call),
+        [module, name] => {
+            SQL_MODULES.contains(module) && SQL_CONSTRUCTORS.contains(name) && steps.get(1) == Some(&Step::Call)
+        }
+        _ => false,
+    };
+    if core || func || constructor {
+        return Some(ColumnShape::Sql);
+    }
+    // `User.name`, `models.User.name`: the first capitalised name, then a column attribute.
+    if let Some(class_at) = names.iter().position(|n| starts_uppercase(n)) {
+        let attr = column_attribute(&steps, class_at)?;
+        let plain = class_at == 0 && steps.len() == 1;
+        return Some(ColumnShape::Attribute { class: plain.then_some(root_name), attr: plain.then_some(attr) });
+    }
+    // `cls.name` in a classmethod / hybrid expression; `user_alias.name`.
+    if root_name == "cls" || is_alias_variable(root, root_name, src) {
+        column_attribute(&steps, 0)?;
+        return Some(ColumnShape::Attribute { class: None, attr: None });
+    }
+    None
+}
+
+fn is_alias_variable(root: Node<'_>, name: &str, src: &str) -> bool {
+    if name.ends_with("alias") || name.ends_with("Alias") {
+        return true;
+    }
+    let Some(value) = crate::query::assigned_value(root, src) else {
+        return false;
+    };
+    let value = unparen(value);
+    value.kind() == "call"
+        && callee_name(value, src).is_some_and(|n| {
+            matches!(n, "aliased" | "alias" | "subquery" | "cte" | "with_polymorphic" | "Table" | "table" | "lateral")
+        })
+}
+
+/// [`column_shape`] as a yes/no.
+pub(crate) fn is_column_expression(node: Node<'_>, src: &str) -> bool {
+    column_shape(node, src).is_some()
+}
+
+/// What a `Class.attr` expression is, when `Class` is defined in the same file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MappedAttribute {
+    /// `attr = Column(...)` / `mapped_column(...)` / `column_property(...)`, or `attr: Mapped[...]`
+    /// without a value.
+    Column,
+    /// `attr = relationship(...)` (or `Relationship(...)`, SQLModel's).
+    Relationship,
+    /// Not known from this file.
+    Unknown,
+}
+
+/// Is `node` certainly a SQL column (so `.is_()` / `.in_()` exist on it), not possibly a
+/// relationship? True for [`ColumnShape::Sql`], and for `Class.attr` when `Class` is defined in
+/// this file with `attr = Column(...)` / `mapped_column(...)` / `column_property(...)` or an
+/// annotation `attr: Mapped[...]` without a value.
+pub(crate) fn is_certain_column(node: Node<'_>, src: &str) -> bool {
+    match column_shape(node, src) {
+        Some(ColumnShape::Sql) => true,
+        Some(ColumnShape::Attribute { .. }) => mapped_attribute(node, src) == MappedAttribute::Column,
+        None => false,
+    }
+}
+
+/// For a plain `Class.attr` whose class is defined at the top level of this file: how `attr` is
+/// declared in the class body (the last assignment wins).
+pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
+    let Some(ColumnShape::Attribute { class: Some(class), attr: Some(attr) }) = column_shape(node, src) else {
+        return MappedAttribute::Unknown;
+    };
+    let Some(module) = ancestors(node).last() else {
+        return MappedAttribute::Unknown;
+    };
+    let mut cursor = module.walk();
+    let classes: Vec<Node<'_>> = module
+        .named_children(&mut cursor)
+        .map(|n| if n.kind() == "decorated_definition" { n.child_by_field_name("definition").unwrap_or(n) } else { n })
+        .filter(|n| n.kind() == "class_definition")
+        .filter(|n| n.child_by_field_name("name").and_then(|name| src.get(name.byte_range())) == Some(class))
+        .collect();
+    let [definition] = classes.as_slice() else {
+        return MappedAttribute::Unknown;
+    };
+    let Some(body) = definition.child_by_field_name("body") else {
+        return MappedAttribute::Unknown;
+    };
+    let mut cursor = body.walk();
+    let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+    let mut kind = MappedAttribute::Unknown;
+    for statement in statements {
+        let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else {
+            continue;
+        };
+        let Some(left) = assignment.child_by_field_name("left") else {
+            continue;
+        };
+        if src.get(left.byte_range()) != Some(attr) {
+            continue;
+        }
+        let annotation = assignment.child_by_field_name("type").and_then(|t| src.get(t.byte_range()));
+        kind = match assignment.child_by_field_name("right").map(unparen) {
+            None if annotation.is_some_and(|a| a.starts_with("Mapped[")) => MappedAttribute::Column,
+            Some(value) if value.kind() == "call" => match callee_name(value, src) {
+                Some("Column" | "mapped_column" | "column_property") => MappedAttribute::Column,
+                Some("relationship" | "Relationship") => MappedAttribute::Relationship,
+                _ => MappedAttribute::Unknown,
+            },
+            _ => MappedAttribute::Unknown,
+        };
+    }
+    kind
+}
+
+/// Does `node` build SQL rather than a Python value: a column expression, or a comparison,
+/// arithmetic, `~` or `and_()` / `or_()` / `not_()` involving one? Bounded to a few dozen nodes.
+pub(crate) fn is_sql_expression(node: Node<'_>, src: &str) -> bool {
+    let mut stack = vec![node];
+    let mut budget = 64;
+    while let Some(next) = stack.pop() {
+        budget -= 1;
+        if budget == 0 {
+            break;
+        }
+        let next = unparen(next);
+        if is_column_expression(next, src) {
+            return true;
+        }
+        match next.kind() {
+            "comparison_operator" => {
+                for (left, _, right) in comparison_pairs(next) {
+                    stack.push(left);
+                    stack.push(right);
+                }
+            }
+            "binary_operator" => {
+                stack.extend(next.child_by_field_name("left"));
+                stack.extend(next.child_by_field_name("right"));
+            }
+            "unary_operator" => stack.extend(next.child_by_field_name("argument")),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod criteria_tests {
+    use super::test_support::*;
+    use super::*;
+
+    fn operators(src: &str) -> Vec<String> {
+        let tree = parse(src);
+        let call = first(&tree, "call");
+        criteria_operators(call, src).iter().map(|c| src[c.node.byte_range()].to_string()).collect()
+    }
+
+    #[test]
+    fn criteria_positions() {
+        let found = operators("q.filter(User.a is None, x if y is None else (User.b in z) & ~(c and d))\n");
+        assert_eq!(found, ["User.a is None", "User.b in z", "c and d"]);
+        assert!(operators("q.filter(User.id == (a or b), f(x is None), lambda: x is None)\n").len() == 1);
+        assert_eq!(operators("q.where(*[User.n == n for n in names if n is not None])\n"), ["User.n == n"]);
+        assert!(operators("', '.join(a, b is None)\n").is_empty());
+        assert_eq!(operators("q.join(Address, User.id == Address.user_id)\n"), ["User.id == Address.user_id"]);
+        assert!(operators("q.filter_by(active=a and b)\n").is_empty());
+    }
+
+    #[test]
+    fn column_shapes() {
+        let src = "x = [User.id, models.User.id, user.id, Status.ACTIVE, t.c.id, func.lower(User.name), \
+                   User.get(1), cls.id, u_alias.id, User.data['k'], self.id, TI.state]\n";
+        let tree = parse(src);
+        let list = first(&tree, "list");
+        let mut cursor = list.walk();
+        let shapes: Vec<bool> = list.named_children(&mut cursor).map(|n| is_column_expression(n, src)).collect();
+        assert_eq!(shapes, [true, true, false, false, true, true, false, true, true, true, false, true]);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Database handles (added for SA104 / SA106): which receivers of `.commit()` /
+// `.add()` are taken to be a SQLAlchemy `Session` or `Connection`. Judged
+// conservatively from the name, a parameter annotation, or the call the
+// variable was bound from. Walks are bounded by the enclosing scope.
+// ---------------------------------------------------------------------------
+
+/// What a receiver is taken to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DbHandle {
+    /// `Session` / `AsyncSession` / `scoped_session` (also Flask-SQLAlchemy `db.session`).
+    Session,
+    /// A 2.0 `Connection` / `AsyncConnection` (or a DB-API connection).
+    Connection,
+}
+
+/// By name alone: `session`, `db.session`, `self._session`, `db_session`, `DBSession`, `sess`
+/// are sessions; `conn`, `connection`, `db_conn`, `self.connection` are connections.
+pub(crate) fn db_handle_by_name(name: &str) -> Option<DbHandle> {
+    let lower = name.trim_start_matches('_').to_ascii_lowercase();
+    if lower.ends_with("session") || lower == "sess" || lower.ends_with("_sess") {
+        return Some(DbHandle::Session);
+    }
+    if matches!(lower.as_str(), "conn" | "connection" | "dbconn" | "dbconnection")
+        || lower.ends_with("_conn")
+        || lower.ends_with("_connection")
+    {
+        return Some(DbHandle::Connection);
+    }
+    None
+}
+
+/// Is `node` (a method receiver) a session or connection? By its last name
+/// ([`db_handle_by_name`]); for a plain variable also by its parameter annotation (`Session`,
+/// `AsyncSession`, `scoped_session`, `Connection`, `AsyncConnection`) or the call it was bound
+/// from, by assignment or `with ... as name` (`Session(engine)`, `SessionLocal()`,
+/// `sessionmaker(...)()`, `engine.connect()`).
+pub(crate) fn db_handle(node: Node<'_>, src: &str) -> Option<DbHandle> {
+    let node = unparen(node);
+    let dotted = dotted_name(node, src)?;
+    let last = dotted.rsplit('.').next().unwrap_or(&dotted);
+    if let Some(kind) = db_handle_by_name(last) {
+        return Some(kind);
+    }
+    if node.kind() != "identifier" {
+        return None;
+    }
+    if let Some(annotation) = parameter_annotation(node, src) {
+        return db_handle_by_annotation(src.get(annotation.byte_range()).unwrap_or(""));
+    }
+    let value = unparen(bound_value(node, src)?);
+    let value = if value.kind() == "await" { unparen(value.named_child(0)?) } else { value };
+    if value.kind() != "call" {
+        return None;
+    }
+    let callee = src.get(value.child_by_field_name("function")?.byte_range())?.to_ascii_lowercase();
+    if callee.contains("session") && !callee.ends_with("sessionmaker") {
+        Some(DbHandle::Session)
+    } else if callee.ends_with("connect") || callee.ends_with("connection") {
+        Some(DbHandle::Connection)
+    } else {
+        None
+    }
+}
+
+fn db_handle_by_annotation(annotation: &str) -> Option<DbHandle> {
+    let tokens: Vec<&str> = annotation.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).collect();
+    if tokens.iter().any(|t| t.ends_with("sessionmaker")) {
+        return None;
+    }
+    if tokens.iter().any(|t| matches!(*t, "Session" | "AsyncSession" | "scoped_session" | "async_scoped_session")) {
+        Some(DbHandle::Session)
+    } else if tokens.iter().any(|t| matches!(*t, "Connection" | "AsyncConnection")) {
+        Some(DbHandle::Connection)
+    } else {
+        None
+    }
+}
+
+/// The annotation of the parameter named like the identifier `var` in its enclosing function.
+pub(crate) fn parameter_annotation<'t>(var: Node<'t>, src: &str) -> Option<Node<'t>> {
+    let name = src.get(var.byte_range())?;
+    let parameters = enclosing_function(var)?.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    let found = parameters.named_children(&mut cursor).find_map(|p| {
+        if !matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
+            return None;
+        }
+        let param = p.child_by_field_name("name").or_else(|| p.named_child(0))?;
+        (src.get(param.byte_range()) == Some(name)).then(|| p.child_by_field_name("type")).flatten()
+    });
+    found
+}
+
+/// The value the identifier `name` was last bound to before its use, in its function (or
+/// module): an assignment `name = value` or a `with value as name` item, whichever is later.
+pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> {
+    let assigned = crate::query::assigned_value(name, src);
+    let ident = src.get(name.byte_range())?;
+    let scope = enclosing_function(name)
+        .and_then(|f| f.child_by_field_name("body"))
+        .or_else(|| ancestors(name).find(|n| n.kind() == "module"))?;
+    let mut with_value: Option<Node<'t>> = None;
+    let mut stack = vec![scope];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= name.start_byte() {
+            continue;
+        }
+        match node.kind() {
+            "function_definition" | "class_definition" | "lambda" => continue,
+            "as_pattern" if node.parent().is_some_and(|p| p.kind() == "with_item") => {
+                let alias = node.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
+                if alias.and_then(|a| src.get(a.byte_range())) == Some(ident) {
+                    if let Some(value) = node.named_child(0) {
+                        if with_value.is_none_or(|w| w.start_byte() < value.start_byte()) {
+                            with_value = Some(value);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    match (assigned, with_value) {
+        (Some(a), Some(w)) => Some(if a.start_byte() > w.start_byte() { a } else { w }),
+        (a, w) => a.or(w),
     }
 }

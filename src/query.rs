@@ -100,7 +100,11 @@ pub(crate) fn statement_root<'t>(node: Node<'t>, src: &'t str, depth: usize) -> 
     }
     let chain = python::chain(python::unparen(node), src);
     match chain.links.first() {
-        Some(first) if first.call.is_some() && matches!(first.name, "select" | "text") && chain.root.kind() == "identifier" => first.call,
+        Some(first)
+            if first.call.is_some() && matches!(first.name, "select" | "text") && chain.root.kind() == "identifier" =>
+        {
+            first.call
+        }
         // `sa.select(User)`, `sqlalchemy.select(...)`: the module-qualified forms.
         _ if chain.root.kind() == "identifier" && !chain.links.is_empty() => {
             let root = src.get(chain.root.byte_range()).unwrap_or("");

@@ -18,7 +18,6 @@ pub(crate) struct Settings {
     /// The root was found from a config file or `.git` (not just the current directory),
     /// so the whole of it may be indexed for cross-file rules.
     pub(crate) root_is_project: bool,
-    pub(crate) config_path: Option<PathBuf>,
     pub(crate) rules: RuleSet,
     per_file_ignores: Vec<(GlobMatcher, Vec<Selector>)>,
     pub(crate) excludes: Vec<String>,
@@ -83,7 +82,7 @@ impl Settings {
         excludes.extend(options.map(|o| o.extend_exclude.clone()).unwrap_or_default());
         excludes.extend(args.extend_exclude.iter().cloned());
         walk::Excludes::new(&excludes).map_err(|e| miette::miette!("invalid exclude pattern: {e}"))?;
-        Ok(Settings { root, root_is_project, config_path: file.map(|f| f.path), rules, per_file_ignores, excludes })
+        Ok(Settings { root, root_is_project, rules, per_file_ignores, excludes })
     }
 
     /// The rules enabled for one file, after `per-file-ignores`.

@@ -1,11 +1,7 @@
 //! A source file as the linter sees it: decoded text plus a line index that
 //! turns tree-sitter byte offsets into 1-based lines and character columns
 //! (and UTF-16 columns, which SARIF consumers such as GitHub expect).
-use std::path::PathBuf;
-
 pub(crate) struct SourceFile {
-    /// Path as given or found by the walker (used for display and config matching).
-    pub(crate) path: PathBuf,
     pub(crate) text: String,
     line_starts: Vec<usize>,
 }
@@ -19,10 +15,10 @@ pub(crate) struct Position {
 }
 
 impl SourceFile {
-    pub(crate) fn new(path: PathBuf, text: String) -> Self {
+    pub(crate) fn new(text: String) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
-        SourceFile { path, text, line_starts }
+        SourceFile { text, line_starts }
     }
 
     /// 0-based line index of a byte offset.
@@ -38,6 +34,7 @@ impl SourceFile {
     }
 
     /// The text of a 0-based line, without its line ending.
+    #[cfg(test)]
     pub(crate) fn line_text(&self, line_index: usize) -> &str {
         let start = self.line_start(line_index);
         let end = self.line_starts.get(line_index + 1).copied().unwrap_or(self.text.len());
@@ -74,7 +71,7 @@ mod tests {
 
     #[test]
     fn positions_count_characters_not_bytes() {
-        let file = SourceFile::new("x.py".into(), "a = 1\nb = 'é😀' + x\n".into());
+        let file = SourceFile::new("a = 1\nb = 'é😀' + x\n".into());
         let x = file.text.find('x').unwrap();
         assert_eq!(file.position(x), Position { row: 2, column: 12 });
         assert_eq!(file.utf16_column(x), 13);

@@ -120,10 +120,17 @@ pub(crate) fn collect_files(paths: &[PathBuf], options: &WalkOptions<'_>) -> (Ve
                 continue;
             }
         };
+        if options.force_exclude && excludes.any_component_excluded(&absolute(path), options.root) {
+            continue;
+        }
         if metadata.is_file() {
-            if !(options.force_exclude && excludes.any_component_excluded(&absolute(path), options.root)) {
-                push(&files, path.clone());
-            }
+            push(&files, path.clone());
+            continue;
+        }
+        if !metadata.is_dir() {
+            // A FIFO, socket or device: reading it could block or never end, and walking it finds nothing.
+            let message = "not a regular file or directory".to_string();
+            push(&errors, WalkError { path: path.clone(), message, fatal: true });
             continue;
         }
         let mut builder = WalkBuilder::new(path);
@@ -197,10 +204,23 @@ fn push<T>(list: &Mutex<Vec<T>>, item: T) {
 }
 
 /// Absolute form of a path (without resolving symlinks), for matching against the root.
+/// `..` is resolved lexically, so `../pkg/x.py` run from a subdirectory still matches
+/// root-relative globs such as `pkg/*` (`strip_prefix` would otherwise fail on `sub/../pkg`).
 pub(crate) fn absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
+    let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir().map(|cwd| cwd.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut normal = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if normal.file_name().is_some() => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
     }
+    normal
 }

@@ -59,3 +59,8 @@ fn pytest(suite: &Path) {
 fn sa101_n_plus_one_fixtures_hold_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa101_n_plus_one.py"));
 }
+
+#[test]
+fn sa107_query_in_loop_fixtures_hold_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa107_query_in_loop.py"));
+}

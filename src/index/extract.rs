@@ -8,7 +8,8 @@ use super::{BaseKind, BaseName, ClassFacts, Column, FileFacts, Import, LoadStrat
 use crate::python::{self, unparen};
 
 pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool) -> FileFacts {
-    let mut facts = FileFacts { module: module.to_string(), ..FileFacts::default() };
+    let mut facts =
+        FileFacts { module: module.to_string(), eager_mentions: super::eager_mentions(src), ..FileFacts::default() };
     let mut statements = Vec::new();
     collect_module_statements(root, &mut statements);
     for statement in statements {
@@ -70,7 +71,9 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
                     out.push(Import { local, target: full.split('.').next().unwrap_or_default().to_string() });
                 }
                 "aliased_import" => {
-                    if let (Some(n), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                    if let (Some(n), Some(alias)) =
+                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    {
                         out.push(Import { local: text(alias, src).to_string(), target: text(n, src).to_string() });
                     }
                 }
@@ -224,7 +227,10 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
     if decorators.iter().any(|d| d.starts_with("as_declarative") || d.ends_with(".as_declarative_base()")) {
         bases_out.push(BaseName { name: name.clone(), kind: BaseKind::Declarative });
     }
-    if decorators.iter().any(|d| d.ends_with(".mapped") || d.ends_with(".mapped_as_dataclass") || d.ends_with(".mapped_as_dataclass()")) {
+    if decorators
+        .iter()
+        .any(|d| d.ends_with(".mapped") || d.ends_with(".mapped_as_dataclass") || d.ends_with(".mapped_as_dataclass()"))
+    {
         // `@reg.mapped`: mapped without a declarative base class.
         facts.bases.push("@mapped".to_string());
     }
@@ -296,12 +302,13 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
         Some(call) if call.kind() == "call" && is_column_call(call, src) => {
             facts.columns.push(column(name, call, src, line));
         }
-        None => {
-            // `name: Mapped[int]` (2.0) or `name: str` (SQLModel): a column, unless it names a relationship type.
+        // `name: Mapped[int]` (2.0) or `name: str` (SQLModel), with no value or a plain default.
+        _ => {
             let Some(annotation) = annotation else { return };
-            if annotation.starts_with("ClassVar") {
+            if annotation.starts_with("ClassVar") || annotation.contains(".ClassVar") {
                 return;
             }
+            let plain_default = value.is_some();
             facts.columns.push(Column {
                 name: name.to_string(),
                 primary_key: false,
@@ -310,9 +317,9 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
                 unique: false,
                 nullable: None,
                 line,
+                plain_default,
             });
         }
-        _ => {}
     }
 }
 
@@ -377,6 +384,7 @@ fn column(name: &str, call: Node<'_>, src: &str, line: usize) -> Column {
         unique: bool_kwarg(call, "unique", src).unwrap_or(false),
         nullable: bool_kwarg(call, "nullable", src),
         line,
+        plain_default: false,
     }
 }
 
@@ -390,15 +398,21 @@ fn lazy_value(node: Node<'_>, src: &str) -> LoadStrategy {
 
 fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str) -> Relationship {
     let parsed = annotation.map(parse_annotation).unwrap_or_default();
-    let target_arg = python::positional_arguments(call).into_iter().next().map(unparen).or_else(|| {
-        python::keyword_argument(call, "argument", src).map(unparen)
-    });
+    let target_arg = python::positional_arguments(call)
+        .into_iter()
+        .next()
+        .map(unparen)
+        .or_else(|| python::keyword_argument(call, "argument", src).map(unparen));
     let target = target_arg.and_then(|arg| match arg.kind() {
         "string" => string_value(arg, src).map(|s| last_component(&s)),
         "identifier" | "attribute" => python::dotted_name(arg, src).map(|s| last_component(&s)),
-        "lambda" => arg.child_by_field_name("body").and_then(|b| python::dotted_name(b, src)).map(|s| last_component(&s)),
+        "lambda" => {
+            arg.child_by_field_name("body").and_then(|b| python::dotted_name(b, src)).map(|s| last_component(&s))
+        }
         _ => None,
     });
+    let cascade_value = |v: Node<'_>| string_value(v, src).unwrap_or_else(|| text(v, src).to_string());
+    let mut cascade = python::keyword_argument(call, "cascade", src).map(cascade_value);
     let mut lazy = match python::keyword_argument(call, "lazy", src) {
         Some(value) => lazy_value(value, src),
         None => LoadStrategy::Select,
@@ -413,6 +427,9 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
                     if let Some(value) = pair.child_by_field_name("value") {
                         lazy = lazy_value(value, src);
                     }
+                }
+                if key.as_deref() == Some("cascade") {
+                    cascade = pair.child_by_field_name("value").map(cascade_value);
                 }
             }
         }
@@ -444,6 +461,7 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
         from_backref: false,
         line: call.start_position().row + 1,
         secondary: python::keyword_argument(call, "secondary", src).is_some(),
+        cascade,
     }
 }
 

@@ -34,6 +34,9 @@ impl Model {
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct ModelIndex {
     pub(crate) models: Vec<Model>,
+    /// `(Model, relationship)` pairs some loader option in the project names.
+    #[serde(skip)]
+    eager_mentions: std::collections::HashSet<(String, String)>,
     #[serde(skip)]
     by_name: HashMap<String, Vec<usize>>,
 }
@@ -84,7 +87,8 @@ impl ModelIndex {
                 let facts = &files[entry.file].1;
                 let mut declarative = false;
                 let mut is_root = false;
-                if facts.imperative.iter().any(|c| std::ptr::eq(c, class)) || class.bases.iter().any(|b| b == "@mapped") {
+                if facts.imperative.iter().any(|c| std::ptr::eq(c, class)) || class.bases.iter().any(|b| b == "@mapped")
+                {
                     declarative = true;
                 }
                 for base in &class.bases {
@@ -105,12 +109,26 @@ impl ModelIndex {
                         }
                     }
                 }
+                // A literal `__tablename__` with column or relationship definitions is a mapped
+                // class whatever its base: the base may come from a package outside the project
+                // (Flask-AppBuilder's `Model`, a company-wide declarative base).
+                if !declarative
+                    && class.tablename.as_deref().is_some_and(|t| !t.is_empty())
+                    && (class.columns.iter().any(|c| !c.plain_default) || !class.relationships.is_empty())
+                    && !class.bases.is_empty()
+                {
+                    declarative = true;
+                }
                 if !declarative {
                     continue;
                 }
                 let base_like = class.is_abstract
                     || (is_root && class.tablename.is_none() && class.columns.is_empty())
-                    || files[entry.file].1.bases.iter().any(|b| b.name == class.name && b.kind == BaseKind::Declarative);
+                    || files[entry.file]
+                        .1
+                        .bases
+                        .iter()
+                        .any(|b| b.name == class.name && b.kind == BaseKind::Declarative);
                 lineage[id] = if base_like { Lineage::Base } else { Lineage::Mapped };
                 changed = true;
             }
@@ -124,7 +142,10 @@ impl ModelIndex {
             if lineage[id] != Lineage::Mapped {
                 continue;
             }
-            let (columns, relationships) = inherited(&entries, id, &resolve_class);
+            let (mut columns, relationships) = inherited(&entries, id, &resolve_class);
+            if !descends_from_sqlmodel(&entries, id, &resolve_class) {
+                columns.retain(|c| !c.plain_default);
+            }
             let facts = &files[entry.file];
             index.models.push(Model {
                 name: entry.class.name.clone(),
@@ -137,6 +158,7 @@ impl ModelIndex {
             });
         }
         index.models.sort_by(|a, b| (&a.module, &a.name, a.line).cmp(&(&b.module, &b.name, b.line)));
+        index.eager_mentions = files.iter().flat_map(|(_, f)| f.eager_mentions.iter().cloned()).collect();
         index.reindex();
         index.infer_directions();
         index.add_backrefs();
@@ -154,7 +176,8 @@ impl ModelIndex {
                 if rel.collection.is_some() || rel.secondary {
                     continue;
                 }
-                let Some(target) = rel.target.as_deref().and_then(|t| self.unique(t)).and_then(|id| self.get(id)) else {
+                let Some(target) = rel.target.as_deref().and_then(|t| self.unique(t)).and_then(|id| self.get(id))
+                else {
                     continue;
                 };
                 let points_to = |from: &Model, to: &Model| {
@@ -197,7 +220,11 @@ impl ModelIndex {
                         target: Some(model.name.clone()),
                         // Many-to-many stays a collection; the reverse of one-to-many is a scalar;
                         // the reverse of a scalar may be either (one-to-one or one-to-many): unknown.
-                        collection: if rel.secondary { Some(true) } else { rel.collection.filter(|c| *c).map(|_| false) },
+                        collection: if rel.secondary {
+                            Some(true)
+                        } else {
+                            rel.collection.filter(|c| *c).map(|_| false)
+                        },
                         lazy: rel.backref_lazy.clone().unwrap_or(LoadStrategy::Select),
                         back_populates: Some(rel.name.clone()),
                         backref: None,
@@ -205,6 +232,7 @@ impl ModelIndex {
                         line: rel.line,
                         secondary: rel.secondary,
                         backref_lazy: None,
+                        cascade: None,
                     },
                 ));
             }
@@ -237,12 +265,18 @@ impl ModelIndex {
         }
         let import = from.imports.iter().find(|i| i.local == name)?;
         let target = import.target.rsplit('.').next().unwrap_or(&import.target);
-        let mut matching = ids.iter().map(|id| &self.models[*id]).filter(|m| qualifies(&m.module, target, &import.target));
+        let mut matching =
+            ids.iter().map(|id| &self.models[*id]).filter(|m| qualifies(&m.module, target, &import.target));
         // Two candidates matching the import by suffix: ambiguous, stay silent.
         match (matching.next(), matching.next()) {
             (Some(model), None) => Some(model),
             _ => None,
         }
+    }
+
+    /// Does some query in the project load `model.relationship` with a loader option?
+    pub(crate) fn eager_somewhere(&self, model: &str, relationship: &str) -> bool {
+        self.eager_mentions.contains(&(model.to_string(), relationship.to_string()))
     }
 
     pub(crate) fn get(&self, id: usize) -> Option<&Model> {
@@ -258,7 +292,8 @@ fn is_declarative_name(files: &[(PathBuf, FileFacts)], file: usize, dotted: &str
         Some((head, last)) => (Some(head), last),
         None => (None, dotted),
     };
-    let defines = |facts: &FileFacts, name: &str, kind: BaseKind| facts.bases.iter().any(|b| b.name == name && b.kind == kind);
+    let defines =
+        |facts: &FileFacts, name: &str, kind: BaseKind| facts.bases.iter().any(|b| b.name == name && b.kind == kind);
     let anywhere = |name: &str, kind: BaseKind| files.iter().any(|(_, f)| defines(f, name, kind));
     match head {
         // `db.Model`, `models.Base`
@@ -271,9 +306,11 @@ fn is_declarative_name(files: &[(PathBuf, FileFacts)], file: usize, dotted: &str
         Some(_) => anywhere(last, BaseKind::Declarative),
         None => {
             defines(facts, last, BaseKind::Declarative)
-                || facts.imports.iter().any(|i| i.local == last && {
-                    let original = i.target.rsplit('.').next().unwrap_or(&i.target);
-                    anywhere(original, BaseKind::Declarative)
+                || facts.imports.iter().any(|i| {
+                    i.local == last && {
+                        let original = i.target.rsplit('.').next().unwrap_or(&i.target);
+                        anywhere(original, BaseKind::Declarative)
+                    }
                 })
         }
     }
@@ -302,7 +339,8 @@ fn resolve(
         return Some(*same);
     }
     let import = import?;
-    let mut matching = candidates.iter().copied().filter(|id| qualifies(&files[file_of(*id)].1.module, name, &import.target));
+    let mut matching =
+        candidates.iter().copied().filter(|id| qualifies(&files[file_of(*id)].1.module, name, &import.target));
     match (matching.next(), matching.next()) {
         (Some(id), None) => Some(id),
         _ => None,

@@ -68,6 +68,10 @@ pub(crate) struct Column {
     /// `nullable=` when written.
     pub(crate) nullable: Option<bool>,
     pub(crate) line: usize,
+    /// Declared only by an annotation with a plain default (`active: bool = True`): a column
+    /// in SQLModel, a plain class attribute anywhere else (the merge decides).
+    #[serde(skip)]
+    pub(crate) plain_default: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +93,9 @@ pub(crate) struct Relationship {
     /// The strategy `backref=backref("x", lazy=...)` gives the reverse side.
     #[serde(skip)]
     pub(crate) backref_lazy: Option<LoadStrategy>,
+    /// `cascade=` as written: the literal string's value (`"all, delete-orphan"`), or the source
+    /// text of any other expression; `None` when not given (the default `"save-update, merge"`).
+    pub(crate) cascade: Option<String>,
 }
 
 /// A class as seen in one file, before we know whether it is mapped.
@@ -142,12 +149,41 @@ pub(crate) struct FileFacts {
     pub(crate) classes: Vec<ClassFacts>,
     /// `registry.map_imperatively(Class, table, properties={...})` with literal properties.
     pub(crate) imperative: Vec<ClassFacts>,
+    /// `(Model, relationship)` pairs named in a loader option anywhere in the file
+    /// (`selectinload(User.posts)`): somewhere the project loads them eagerly.
+    pub(crate) eager_mentions: Vec<(String, String)>,
+}
+
+/// Loader options that load (or block) a relationship so that per-row access costs no query.
+const EAGER_OPTIONS: &[&str] =
+    &["joinedload(", "selectinload(", "subqueryload(", "contains_eager(", "raiseload(", "noload("];
+
+/// Scans source text for `<option>(Model.rel` — a text scan rather than a tree walk, as it
+/// only ever makes rules more cautious: a false match can silence a finding, never add one.
+pub(crate) fn eager_mentions(text: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for option in EAGER_OPTIONS {
+        let mut rest = text;
+        while let Some(at) = rest.find(option) {
+            rest = &rest[at + option.len()..];
+            let arg: String =
+                rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').collect();
+            let mut parts = arg.rsplit('.');
+            if let (Some(rel), Some(model)) = (parts.next(), parts.next()) {
+                if !rel.is_empty() && !model.is_empty() {
+                    found.push((model.to_string(), rel.to_string()));
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// Derives a dotted module name from a path relative to the project root.
 pub(crate) fn module_name(relative: &std::path::Path) -> String {
-    let mut parts: Vec<String> =
-        relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let mut parts: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
     if let Some(last) = parts.last_mut() {
         if let Some(stem) = last.strip_suffix(".pyi").or_else(|| last.strip_suffix(".py")) {
             *last = stem.to_string();

@@ -15,14 +15,37 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportCont
             f.start.row,
             f.start.column,
             entry.rule().code,
-            f.message
+            one_line(&f.message)
         )?;
     }
     write_summary(out, entries, ctx)
 }
 
+/// One finding, one line: a message quoting multi-line source has its line breaks
+/// (and the indentation after them) collapsed to a single space.
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.contains(['\n', '\r']) {
+        return message.into();
+    }
+    let mut lines = message.lines();
+    let mut text = lines.next().unwrap_or_default().trim_end().to_string();
+    for line in lines.map(str::trim).filter(|line| !line.is_empty()) {
+        text.push(' ');
+        text.push_str(line);
+    }
+    text.into()
+}
+
 /// "Found 3 findings in 2 files (1 fixable with `--fix`)." or "All checks passed!"
 pub(crate) fn write_summary(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportContext<'_>) -> io::Result<()> {
+    if entries.is_empty() && ctx.files_failed > 0 {
+        let failed = ctx.files_failed;
+        return writeln!(
+            out,
+            "No findings, but {failed} file{} could not be checked (see the errors above).",
+            plural(failed)
+        );
+    }
     if entries.is_empty() {
         return writeln!(out, "All checks passed! ({} file{} checked)", ctx.files_checked, plural(ctx.files_checked));
     }
@@ -45,6 +68,9 @@ pub(crate) fn write_summary(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &Re
         write!(out, " ({fixable} fixable with `--fix`)")?;
     } else if unsafe_ > 0 {
         write!(out, " ({unsafe_} fixable with `--fix --unsafe-fixes`)")?;
+    }
+    if ctx.files_failed > 0 {
+        write!(out, "; {} file{} could not be checked", ctx.files_failed, plural(ctx.files_failed))?;
     }
     writeln!(out, ".")
 }

@@ -25,6 +25,8 @@ pub(crate) struct ReportContext<'a> {
     /// Whether unsafe fixes were enabled (for the summary's fix hint).
     pub(crate) unsafe_fixes: bool,
     pub(crate) files_checked: usize,
+    /// Files that could not be read or parsed at all (reported on stderr; exit code 2).
+    pub(crate) files_failed: usize,
 }
 
 /// One finding with the file it belongs to, in report order.

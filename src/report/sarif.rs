@@ -70,7 +70,7 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportCont
         BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(file_uri(&root, true)).build())]);
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
-        .invocations(vec![Invocation::builder().execution_successful(true).build()])
+        .invocations(vec![Invocation::builder().execution_successful(ctx.files_failed == 0).build()])
         .original_uri_base_ids(base_ids)
         .column_kind("utf16CodeUnits")
         .results(results)
@@ -387,7 +387,7 @@ mod tests {
         let start = text.find("len").unwrap_or_default();
         let end = text.find('\n').unwrap_or_default();
         let root = crate::walk::absolute(Path::new("."));
-        let source = SourceFile::new(root.join("pkg/a b.py"), text.clone());
+        let source = SourceFile::new(text.clone());
         let finding = Finding {
             rule: 0,
             range: start..end,
@@ -407,7 +407,7 @@ mod tests {
                 ],
             }),
         };
-        let mut file = CheckedFile::empty(&source.path.clone());
+        let mut file = CheckedFile::empty(&root.join("pkg/a b.py"));
         file.source = Some(Arc::new(source));
         file.findings = vec![finding];
         let enabled = RuleSet::resolve(Some(&[Selector::All]), &[], &[]);
@@ -419,6 +419,7 @@ mod tests {
             color: false,
             unsafe_fixes: false,
             files_checked: 1,
+            files_failed: 0,
         };
         let files = [file];
         let mut out = Vec::new();

@@ -84,7 +84,9 @@ impl Deferred for NPlusOne {
                 let appends = rel.lazy == LoadStrategy::Dynamic && matches!(next, Some("append" | "remove" | "extend"));
                 let covered = match &self.origin.root {
                     Root::Query { eager, .. } => eager.covers(&names) && rel.lazy != LoadStrategy::Dynamic,
-                    Root::Param { .. } | Root::Single { .. } => false,
+                    // Loaded by a caller we cannot see: if any query in the project loads this
+                    // relationship eagerly, it may well be the one feeding this code.
+                    Root::Param { .. } | Root::Single { .. } => project.index.eager_somewhere(&current.name, &hop.name),
                 };
                 // Every row points at the same parent when the query pins the foreign key:
                 // the many-to-one lazy load then comes from the identity map after the first.

@@ -50,6 +50,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 fn simple_select(found: &query::QueryExpr<'_>, src: &str) -> Option<String> {
     let call = found.chain.links.get(found.start)?.call?;
     let stmt = python::unparen(*python::positional_arguments(call).first()?);
+    // A statement held in a variable may have been narrowed elsewhere: use the subquery form.
+    if stmt.kind() != "call" {
+        return None;
+    }
     let chain = python::chain(stmt, src);
     let mut criteria = String::new();
     for link in chain.links.iter().skip(1) {
