@@ -42,6 +42,9 @@ def command_specs(binary, corpus):
         # Engine A/B (--ab): the query cursor walking the whole tree instead of the root-kind walk.
         {"name": "default, full query walk", "ab": True, "env": {"SQLALINT_QUERY_WALK": "full"}, "ok": {0, 1},
          "argv": sqlalint + ["--output-format", "concise", "-o", "/dev/null"]},
+        # The model index's cost (--ab): the same default run without building the index.
+        {"name": "default, no model index", "ab": True, "ok": {0, 1},
+         "argv": sqlalint + ["--no-model-index", "--output-format", "concise", "-o", "/dev/null"]},
         # Peers (not installed by this script). They do different work; the ratio is context, not a target.
         {"name": "ruff (peer)", "peer": True, "ok": {0, 1},
          "argv": ["ruff", "check", str(corpus), "--isolated", "--no-cache", "--select", "ALL",
@@ -112,7 +115,8 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the existing release binary")
     ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "sqlalint"))
     ap.add_argument("--peers", action="store_true", help="also run the peer tools that are installed")
-    ap.add_argument("--ab", action="store_true", help="also time the engine's whole-tree query walk")
+    ap.add_argument("--ab", action="store_true",
+                    help="also time the A/B variants: the engine's whole-tree query walk, no model index")
     ap.add_argument("--only", action="append", help="run only the commands with this name (repeatable)")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = ap.parse_args()

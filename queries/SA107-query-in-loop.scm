@@ -24,8 +24,14 @@
 ; The rule stays silent when the loop is not a batch to speak of: loops over a literal of up to
 ; three items (`for kind in ("a", "b"):`), retry loops (`for attempt in range(n):` that `break`
 ; on success), loops whose body always leaves after the query (`return`, `break`, `raise`),
-; `while` loops. It also ignores queries that do not use the loop variable (the same query
-; repeated is a different problem), criteria that already batch with `in_()` (chunked loops),
+; `while` loops, and loops that open a session or connection per item (`with Session(engine)
+; as s:`, `with engine.connect() as conn:`), where each item is its own unit of work. It also
+; ignores queries that do not use the loop variable (the same query repeated is a different
+; problem), criteria that already batch with `in_()` (chunked loops), criteria that compare the
+; per-item value as a range or pattern (`Event.at <= item.deadline`, `.between()`, `.like()`),
+; which one `in_()` query cannot express, keys the database generated in the same iteration
+; (`result.inserted_primary_key`), textual statements without a `WHERE` (`SELECT
+; lo_unlink(:oid)` calls a function), queries inside assertions (`assert ...`, `eq_(...)`),
 ; queries in functions or lambdas defined in the loop, and `session.add()` / `delete()` /
 ; `merge()` / `refresh()` / `expire()`, which are not queries. Relationship attributes read in a
 ; loop (`user.posts`) are SA101's business.

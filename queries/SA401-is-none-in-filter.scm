@@ -21,7 +21,10 @@
 ; the `None` object. It never is, so the expression is the constant `False` (and `is not None`
 ; the constant `True`). `.filter(False)` silently becomes `WHERE false` — the query returns no
 ; rows — and `.filter(True)` becomes `WHERE true`: the condition simply disappears and every
-; row matches, soft-deleted ones included. No error is raised either way.
+; row it was meant to exclude matches, soft-deleted ones included. No error is raised either
+; way. Inside `and_()` / `&` a `True` is dropped and a `False` makes the whole conjunction
+; `false`; inside `or_()` / `|` a `False` is dropped and a `True` makes it `true`. Only
+; `.join(Target, False)` fails loudly, with `ArgumentError` (a bool is not an ON clause).
 ;
 ; ## Example
 ; ```python
@@ -39,7 +42,10 @@
 ; where `.is_()` does not), but style checkers flag `== None` (E711).
 ;
 ; The rule stays silent when the operand is not recognisably a column — a plain variable or an
-; instance attribute (`user.deleted_at is None`), an enum-like constant (`Status.ACTIVE`) — and
+; instance attribute (`user.deleted_at is None`), an enum-like constant (`Status.ACTIVE`), a
+; member of an `Enum` class or a class attribute assigned a literal (`cutoff = None`) in a class
+; defined in the same file — when `and_` / `not_` / `join` are not SQLAlchemy's (`from operator
+; import not_`, `from os.path import join`), and
 ; where Python is *meant* to decide: the test of a conditional expression
 ; (`User.id == uid if uid is not None else true()`), the `if` clause of a comprehension,
 ; operands of a comparison, arguments of other calls, lambdas, and `filter_by()` keyword values.

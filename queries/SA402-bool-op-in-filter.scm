@@ -20,12 +20,14 @@
 ; Python cannot overload `and`, `or` and `not`: they call `bool()` on their operand and pick an
 ; operand (or `True` / `False`) in Python, before SQLAlchemy sees anything. Calling `bool()` on a
 ; SQL expression raises `TypeError: Boolean value of this clause is not defined` for most
-; expressions (`User.age > 18`, Core columns, `User.name.in_(...)`). Worse, SQLAlchemy defines
-; `bool()` for `==` and `!=` comparisons (so columns can live in sets and dicts) as an identity
-; test of the two sides: `User.a == 1 and User.b == 2` quietly evaluates to `User.a == 1`, and
+; expressions (`User.age > 18`, `User.a == None`, Core columns, `func.count()`,
+; `User.name.in_(...)`). Worse, SQLAlchemy defines `bool()` for `==` and `!=` comparisons (so
+; columns can live in sets and dicts) as an identity test of the two sides:
+; `User.a == 1 and User.b == 2` quietly evaluates to `User.a == 1`, and
 ; `User.a == 1 or User.b == 2` to `User.b == 2` — one condition is silently dropped and the
 ; query returns the wrong rows. A mapped attribute is always "true" in Python, so
-; `not User.deleted` is the constant `False`: `WHERE false`.
+; `not User.deleted` is the constant `False`: `WHERE false`. The message replays Python's
+; evaluation and says what SQLAlchemy actually receives.
 ;
 ; ## Example
 ; ```python
@@ -49,8 +51,10 @@
 ; `.filter(include_all or User.active.is_(True))` (the SQL expression is the last operand, which
 ; Python returns untouched), `.filter(User.id == (a or b))` (a value inside a comparison), the
 ; test of `a if cond else b`, comprehension `if` clauses, arguments of other calls, lambdas and
-; `filter_by()` keyword values. Operands that are plain variables (`cond1 and cond2`) are not
-; known to be SQL and are not reported.
+; `filter_by()` keyword values. Operands that are plain variables (`cond1 and cond2`), plain
+; class attributes or enum members of a class defined in the same file, and `is` / `in`
+; comparisons (Python booleans, reported by SA401 / SA403) are not SQL and are not reported;
+; nor are `operator.not_(...)` or `os.path.join(...)` imported under SQLAlchemy's names.
 ;
 ; ## References
 ; - [SQLAlchemy: Conjunctions, `and_()` / `or_()` / `not_()`](https://docs.sqlalchemy.org/en/20/core/operators.html#conjunctions)

@@ -20,9 +20,12 @@
 ; comparison that Python then turns into a truth value (an identity test, `False`), so the whole
 ; expression is the constant `False` (`not in`: `True`). `.filter(False)` silently becomes
 ; `WHERE false` and the query returns no rows; `.filter(True)` drops the condition and every row
-; matches. With the column on the right, `tag in Post.tags` makes Python call `bool()` on a SQL
-; expression, which raises `TypeError: Boolean value of this clause is not defined` (or, for a
-; relationship, quietly yields `False`).
+; matches (inside `and_()` / `or_()` the constant is dropped or swallows the whole conjunction,
+; and `.join(Target, False)` raises `ArgumentError`). Against a string, `User.role in "admin"`
+; raises `TypeError`. With the column on the right, `tag in Post.tags` calls the column's
+; `__contains__()`, which SQLAlchemy refuses for every column, ARRAY / JSON column and
+; relationship alike: `NotImplementedError: Operator 'contains' is not supported on this
+; expression`.
 ;
 ; ## Example
 ; ```python
@@ -35,11 +38,13 @@
 ; ```python
 ; admins = session.query(User).filter(User.role.in_(("admin", "owner"))).all()
 ; stmt = select(Post).where(Post.id.not_in(hidden_ids))
-; tagged = select(Post).where(Post.tags.any("sqlalchemy"))  # ARRAY; `.contains(x)` for a relationship
+; tagged = select(Post).where("sqlalchemy" == any_(Post.tags))  # ARRAY; `.contains(x)` for a relationship
 ; ```
 ;
 ; The rule stays silent when neither side is recognisably a column — plain variables, instance
-; attributes (`user.role in roles`), enum-like constants — and where Python is *meant* to decide:
+; attributes (`user.role in roles`), enum-like constants, members of an `Enum` class and class
+; attributes assigned a literal (`roles = ["admin"]`) in a class defined in the same file — and
+; where Python is *meant* to decide:
 ; the test of a conditional expression (`User.role.in_(r) if "admin" in r else true()`), the `if`
 ; clause of a comprehension, operands of a comparison, arguments of other calls, lambdas and
 ; `filter_by()` keyword values.
@@ -57,6 +62,7 @@
 ; - [SQLAlchemy: `ColumnOperators.in_()`](https://docs.sqlalchemy.org/en/20/core/sqlelement.html#sqlalchemy.sql.expression.ColumnOperators.in_)
 ; - [SQLAlchemy: `ColumnOperators.not_in()`](https://docs.sqlalchemy.org/en/20/core/sqlelement.html#sqlalchemy.sql.expression.ColumnOperators.not_in)
 ; - [SQLAlchemy: relationship `Comparator.contains()` / `any()`](https://docs.sqlalchemy.org/en/20/orm/queryguide/select.html#relationship-where-operators)
+; - [SQLAlchemy: `any_()` for ARRAY columns](https://docs.sqlalchemy.org/en/20/core/sqlelement.html#sqlalchemy.sql.expression.any_)
 
 ; Criteria calls: `.filter(...)`, `.where(...)`, `.having(...)`, `.join(T, on)`, `.outerjoin(T, on)`,
 ; `sa.and_(...)`; the check walks the arguments that SQLAlchemy reads as criteria.

@@ -410,21 +410,8 @@ fn pinned_columns(found: &query::QueryExpr<'_>, src: &str) -> Vec<String> {
                     }
                 }
                 "filter" | "where" => {
-                    for arg in python::positional_arguments(call) {
-                        let arg = unparen(arg);
-                        if arg.kind() != "comparison_operator" {
-                            continue;
-                        }
-                        let mut cursor = arg.walk();
-                        let is_eq = arg.children(&mut cursor).any(|c| c.kind() == "==");
-                        let left = arg.named_child(0).map(unparen);
-                        if let (true, Some(left)) = (is_eq, left) {
-                            if left.kind() == "attribute" {
-                                if let Some(attr) = left.child_by_field_name("attribute") {
-                                    pinned.push(text(attr, src).to_string());
-                                }
-                            }
-                        }
+                    for arg in python::arguments(call) {
+                        pinned_by(arg, src, 0, &mut pinned);
                     }
                 }
                 _ => {}
@@ -432,6 +419,57 @@ fn pinned_columns(found: &query::QueryExpr<'_>, src: &str) -> Vec<String> {
         }
     }
     pinned
+}
+
+/// Columns one criterion pins to values whose rows are already loaded: `M.col == x`, and
+/// `M.col.in_(o.id for o in objs)` (the ids of objects in hand: their rows sit in the identity
+/// map). Looks into `and_(...)` and into a `*criteria` list assigned as a literal earlier on.
+fn pinned_by(criterion: Node<'_>, src: &str, depth: usize, pinned: &mut Vec<String>) {
+    let criterion = unparen(criterion);
+    let column_name = |node: Node<'_>| {
+        let node = unparen(node);
+        (node.kind() == "attribute").then(|| node.child_by_field_name("attribute")).flatten().map(|a| text(a, src))
+    };
+    match criterion.kind() {
+        "comparison_operator" => {
+            let mut cursor = criterion.walk();
+            let is_eq = criterion.children(&mut cursor).any(|c| c.kind() == "==");
+            if let (true, Some(column)) = (is_eq, criterion.named_child(0).and_then(column_name)) {
+                pinned.push(column.to_string());
+            }
+        }
+        "call" => match python::callee_name(criterion, src) {
+            Some("and_") => {
+                for arg in python::arguments(criterion) {
+                    pinned_by(arg, src, depth, pinned);
+                }
+            }
+            Some("in_") => {
+                let ids_in_hand =
+                    python::positional_arguments(criterion).first().map(|a| unparen(*a)).is_some_and(|a| {
+                        matches!(a.kind(), "generator_expression" | "list_comprehension" | "set_comprehension")
+                            && a.child_by_field_name("body").is_some_and(|b| unparen(b).kind() == "attribute")
+                    });
+                let column = criterion.child_by_field_name("function").and_then(|f| f.child_by_field_name("object"));
+                if let (true, Some(column)) = (ids_in_hand, column.and_then(column_name)) {
+                    pinned.push(column.to_string());
+                }
+            }
+            _ => {}
+        },
+        "list_splat" if depth < 2 => {
+            let list = criterion
+                .named_child(0)
+                .filter(|n| n.kind() == "identifier")
+                .and_then(|n| query::assigned_value(n, src))
+                .map(unparen)
+                .filter(|v| matches!(v.kind(), "list" | "tuple"));
+            for item in list.into_iter().flat_map(python::named_children) {
+                pinned_by(item, src, depth + 1, pinned);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Loader options of a query: `.options(...)` links in its chain, in the statement it

@@ -31,11 +31,21 @@ pub(crate) fn receiver(call: Node<'_>) -> Option<Node<'_>> {
     (function.kind() == "attribute").then(|| function.child_by_field_name("object")).flatten()
 }
 
+/// Named children of a node, comments skipped.
+pub(crate) fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
+}
+
 /// Argument nodes of a call (positional, keyword, `*args`, `**kw`), comments skipped.
 pub(crate) fn arguments(call: Node<'_>) -> Vec<Node<'_>> {
     let Some(list) = call.child_by_field_name("arguments") else {
         return Vec::new();
     };
+    // `f(x for x in xs)`: the generator is the whole argument list.
+    if list.kind() == "generator_expression" {
+        return vec![list];
+    }
     let mut cursor = list.walk();
     list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
 }
@@ -392,6 +402,9 @@ pub(crate) fn criteria_arguments<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>>
         return Vec::new();
     };
     let method = function.kind() == "attribute";
+    if !method && !is_sql_function_name(call, name, src) {
+        return Vec::new();
+    }
     let mut module_receiver = false;
     if let Some(object) = receiver(call).map(unparen) {
         // `", ".join(...)`, `os.path.join(...)`, `np.where(...)`, `operator.and_(...)`.
@@ -425,14 +438,118 @@ pub(crate) fn criteria_arguments<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>>
     }
 }
 
-/// How to name a criteria call in a message: `.filter()`, `.where()`, `the join condition`, `and_()`.
-pub(crate) fn criteria_call_label(call: Node<'_>, src: &str) -> String {
-    match callee_name(call, src) {
-        Some("join" | "outerjoin") => "the join condition".to_string(),
-        Some(name @ ("and_" | "or_" | "not_")) => format!("`{name}()`"),
-        Some(name) => format!("`.{name}()`"),
-        None => "the criteria".to_string(),
+/// Modules whose `and_` / `or_` / `not_` / `join` / `outerjoin` are SQLAlchemy's (or re-export them).
+fn is_sql_module(module: &str) -> bool {
+    ["sqlalchemy", "sqlmodel", "flask_sqlalchemy"]
+        .iter()
+        .any(|root| module == *root || module.strip_prefix(root).is_some_and(|rest| rest.starts_with('.')))
+}
+
+/// Is a bare-name call `and_(...)` / `join(...)` SQLAlchemy's? Not when the name is imported from
+/// another module (`from operator import and_`, `from os.path import join`); `join` / `outerjoin`,
+/// common names outside SQL, also need an import from SQLAlchemy (by name or `*`).
+fn is_sql_function_name(call: Node<'_>, name: &str, src: &str) -> bool {
+    let imports = visible_imports(call, src);
+    let mut by_name = imports.iter().filter(|i| i.local == name);
+    if let Some(import) = by_name.next() {
+        return is_sql_module(import.module) && by_name.all(|i| is_sql_module(i.module));
     }
+    !matches!(name, "join" | "outerjoin") || imports.iter().any(|i| i.local == "*" && is_sql_module(i.module))
+}
+
+/// Is `node` a comparison that Python answers with a plain `bool` (`is`, `is not`, `in`, `not in`)?
+pub(crate) fn is_python_comparison(node: Node<'_>) -> bool {
+    let node = unparen(node);
+    node.kind() == "comparison_operator"
+        && comparison_pairs(node).iter().all(|(_, op, _)| matches!(*op, "is" | "is not" | "in" | "not in"))
+}
+
+/// What SQLAlchemy makes of the Python constant `value` that `node` (one of the
+/// [`criteria_operators`] of `call`) evaluates to, as a clause for a message. As measured with
+/// SQLAlchemy 2.1: `.where(False)` renders `WHERE false` and `.where(True)` `WHERE true`;
+/// `.join(T, False)` raises `ArgumentError`; `and_()` / `&` drop `True` and collapse to `false`
+/// on `False`, `or_()` / `|` drop `False` and collapse to `true` on `True`.
+pub(crate) fn constant_effect(call: Node<'_>, node: Node<'_>, value: bool, src: &str) -> String {
+    let mut branch = false;
+    let effect = constant_effect_in(call, node, value, src, &mut branch);
+    if branch {
+        format!("when that branch is taken, {effect}")
+    } else {
+        effect
+    }
+}
+
+fn constant_effect_in(call: Node<'_>, node: Node<'_>, value: bool, src: &str, branch: &mut bool) -> String {
+    let lost = "the condition is lost".to_string();
+    // Climb through parentheses and the branches (never the test) of `a if test else b`.
+    let mut child = node;
+    let mut parent = node.parent();
+    while let Some(p) = parent {
+        let transparent = match p.kind() {
+            "parenthesized_expression" => true,
+            "conditional_expression" => {
+                let mut cursor = p.walk();
+                let test = p.named_children(&mut cursor).filter(|n| n.kind() != "comment").nth(1);
+                let in_branch = test.is_none_or(|test| test.id() != child.id());
+                *branch |= in_branch;
+                in_branch
+            }
+            _ => false,
+        };
+        if !transparent {
+            break;
+        }
+        child = p;
+        parent = p.parent();
+    }
+    let Some(parent) = parent else { return lost };
+    let arguments = call.child_by_field_name("arguments");
+    let direct = match parent.kind() {
+        "argument_list" => Some(parent) == arguments,
+        "keyword_argument" => {
+            parent.parent() == arguments
+                && parent.child_by_field_name("name").and_then(|n| src.get(n.byte_range())) == Some("onclause")
+        }
+        _ => false,
+    };
+    let constant = if value { "True" } else { "False" };
+    if direct {
+        return match (callee_name(call, src), value) {
+            (Some(name @ ("filter" | "where" | "having")), false) => {
+                format!("`.{name}()` receives `False`, so the query matches no rows")
+            }
+            (Some(name @ ("filter" | "where" | "having")), true) => {
+                format!("`.{name}()` receives `True`, so the condition silently disappears")
+            }
+            (Some("join" | "outerjoin"), _) => {
+                "the join raises `ArgumentError` (a Python bool is not an ON clause)".to_string()
+            }
+            (Some("and_"), false) => "`and_()` receives `False`, which makes the whole `and_()` false".to_string(),
+            (Some("or_"), true) => "`or_()` receives `True`, which makes the whole `or_()` true".to_string(),
+            (Some(name @ ("and_" | "or_")), _) => {
+                format!("`{name}()` receives `{constant}` and drops it, so the condition is lost")
+            }
+            _ => lost,
+        };
+    }
+    if parent.kind() == "binary_operator" {
+        let operator = parent.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
+        let sibling = ["left", "right"]
+            .into_iter()
+            .filter_map(|field| parent.child_by_field_name(field))
+            .find(|n| n.id() != child.id());
+        // `(a is None) & (b is None)` is Python's own `bool & bool`.
+        if sibling.is_some_and(is_python_comparison) {
+            return lost;
+        }
+        return match (operator, value) {
+            (Some("&"), false) => "`& False` makes the whole conjunction false".to_string(),
+            (Some("|"), true) => "`| True` makes the whole disjunction true".to_string(),
+            (Some(op @ ("&" | "|")), _) => format!("`{op}` drops the `{constant}`, so the condition is lost"),
+            _ => lost,
+        };
+    }
+    lost
 }
 
 /// A comparison or a Python `and` / `or` / `not` whose value SQLAlchemy receives as criteria.
@@ -662,8 +779,37 @@ pub(crate) enum MappedAttribute {
     Column,
     /// `attr = relationship(...)` (or `Relationship(...)`, SQLModel's).
     Relationship,
+    /// Certainly not mapped: a member of an `Enum` class, or a class attribute assigned a literal
+    /// without annotation (`include_deleted = False`, `roles = ["a", "b"]`), which declarative
+    /// mapping leaves alone.
+    Plain,
     /// Not known from this file.
     Unknown,
+}
+
+/// `Enum`, `enum.IntEnum`, `StrEnum`, `Flag`, ...: their members are not columns.
+fn is_enum_base(base: &str) -> bool {
+    let last = base.rsplit('.').next().unwrap_or(base);
+    matches!(last, "Enum" | "IntEnum" | "StrEnum" | "Flag" | "IntFlag" | "ReprEnum")
+}
+
+/// Literal values whose assignment in a class body is a plain class attribute.
+fn is_literal_value(node: Node<'_>) -> bool {
+    matches!(
+        unparen(node).kind(),
+        "string"
+            | "concatenated_string"
+            | "integer"
+            | "float"
+            | "true"
+            | "false"
+            | "none"
+            | "list"
+            | "tuple"
+            | "set"
+            | "dictionary"
+            | "unary_operator"
+    )
 }
 
 /// Is `node` certainly a SQL column (so `.is_()` / `.in_()` exist on it), not possibly a
@@ -697,6 +843,14 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
     let [definition] = classes.as_slice() else {
         return MappedAttribute::Unknown;
     };
+    if let Some(superclasses) = definition.child_by_field_name("superclasses") {
+        let mut cursor = superclasses.walk();
+        let enum_class =
+            superclasses.named_children(&mut cursor).any(|base| src.get(base.byte_range()).is_some_and(is_enum_base));
+        if enum_class {
+            return MappedAttribute::Plain;
+        }
+    }
     let Some(body) = definition.child_by_field_name("body") else {
         return MappedAttribute::Unknown;
     };
@@ -721,10 +875,19 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
                 Some("relationship" | "Relationship") => MappedAttribute::Relationship,
                 _ => MappedAttribute::Unknown,
             },
+            // `include_deleted = False`: SQLModel and dataclass-style models annotate their
+            // columns with plain defaults (`age: int | None = None`), so only unannotated ones.
+            Some(value) if annotation.is_none() && is_literal_value(value) => MappedAttribute::Plain,
             _ => MappedAttribute::Unknown,
         };
     }
     kind
+}
+
+/// A column expression in query criteria: [`column_shape`] recognises it, and this file does not
+/// show `Class.attr` to be a plain class attribute or enum member ([`MappedAttribute::Plain`]).
+pub(crate) fn is_criteria_column(node: Node<'_>, src: &str) -> bool {
+    column_shape(node, src).is_some() && mapped_attribute(node, src) != MappedAttribute::Plain
 }
 
 /// Does `node` build SQL rather than a Python value: a column expression, or a comparison,
@@ -779,6 +942,11 @@ mod criteria_tests {
         assert!(operators("', '.join(a, b is None)\n").is_empty());
         assert_eq!(operators("q.join(Address, User.id == Address.user_id)\n"), ["User.id == Address.user_id"]);
         assert!(operators("q.filter_by(active=a and b)\n").is_empty());
+        // Bare names: SQLAlchemy's unless imported from elsewhere; `join` needs SQLAlchemy's import.
+        assert_eq!(operators("and_(User.a is None)\n"), ["User.a is None"]);
+        assert!(operators("from operator import and_\nand_(User.a is None)\n").is_empty());
+        assert!(operators("join(a, b, User.a is None)\n").is_empty());
+        assert_eq!(operators("from sqlalchemy.orm import join\njoin(a, b, User.a is None)\n"), ["User.a is None"]);
     }
 
     #[test]

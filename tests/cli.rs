@@ -800,3 +800,32 @@ fn version_and_help() {
     assert_eq!(r.code, Some(2), "{r:?}");
     assert!(r.stderr.contains("xml"), "{r:?}");
 }
+
+#[test]
+fn fix_applies_safe_fixes_and_diff_shows_them() {
+    let p = Project::new();
+    let before = "from app.models import User\n\n\ndef f(session, pk):\n    return session.query(User).get(pk)\n";
+    let after = "from app.models import User\n\n\ndef f(session, pk):\n    return session.get(User, pk)\n";
+    let path = p.write("app.py", before);
+
+    // `--diff` prints the change, writes nothing and exits 1 (there are fixable findings).
+    let r = p.run(&["check", "--isolated", "--diff"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stdout.contains("-    return session.query(User).get(pk)"), "{r:?}");
+    assert!(r.stdout.contains("+    return session.get(User, pk)"), "{r:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
+    // `--fix` rewrites the file; nothing is left to report.
+    let r = p.run(&["check", "--isolated", "--fix", "--output-format", "concise"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), after);
+    let r = p.run(&["check", "--isolated", "--output-format", "concise"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+
+    // An unsafe fix (Flask's `get_or_404` → `db.get_or_404` changes the error path) needs opting in.
+    let flask = "def view(pk):\n    return User.query.get_or_404(pk)\n";
+    let path = p.write("app.py", flask);
+    let r = p.run(&["check", "--isolated", "--fix", "--output-format", "concise"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), flask);
+}

@@ -10,7 +10,14 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python_env() -> PathBuf {
+/// The virtualenv, built at most once per test run: the suites run on parallel threads
+/// and must not race to create (and `--clear`) the same directory.
+fn python_env() -> &'static Path {
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(build_python_env)
+}
+
+fn build_python_env() -> PathBuf {
     let root = repo();
     let venv = root.join("target").join("pyenv");
     let requirements = root.join("tests/runtime/requirements.txt");
@@ -63,4 +70,9 @@ fn sa101_n_plus_one_fixtures_hold_under_real_sqlalchemy() {
 #[test]
 fn sa107_query_in_loop_fixtures_hold_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa107_query_in_loop.py"));
+}
+
+#[test]
+fn sa401_sa403_filter_operator_messages_hold_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa401_sa403_filter_operators.py"));
 }

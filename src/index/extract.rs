@@ -369,7 +369,10 @@ fn column(name: &str, call: Node<'_>, src: &str, line: usize) -> Column {
     for arg in python::positional_arguments(call) {
         let arg = unparen(arg);
         if arg.kind() == "call" && python::callee_name(arg, src) == Some("ForeignKey") {
-            foreign_key = python::positional_arguments(arg).first().and_then(|t| string_value(*t, src));
+            // `ForeignKey("users.id")`, or `ForeignKey(User.id)` (kept as written, `User.id`).
+            foreign_key = python::positional_arguments(arg)
+                .first()
+                .and_then(|t| string_value(*t, src).or_else(|| python::dotted_name(unparen(*t), src)));
         }
     }
     if foreign_key.is_none() {
@@ -405,7 +408,11 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
         .or_else(|| python::keyword_argument(call, "argument", src).map(unparen));
     let target = target_arg.and_then(|arg| match arg.kind() {
         "string" => string_value(arg, src).map(|s| last_component(&s)),
-        "identifier" | "attribute" => python::dotted_name(arg, src).map(|s| last_component(&s)),
+        // A class by name (`User`, `models.User`); a lowercase name is a variable or an attribute
+        // such as `cls.target_name` whose value we cannot know, so the target stays unknown.
+        "identifier" | "attribute" => python::dotted_name(arg, src)
+            .map(|s| last_component(&s))
+            .filter(|s| s.starts_with(|c: char| c.is_uppercase())),
         "lambda" => {
             arg.child_by_field_name("body").and_then(|b| python::dotted_name(b, src)).map(|s| last_component(&s))
         }

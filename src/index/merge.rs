@@ -29,6 +29,12 @@ impl Model {
     pub(crate) fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+    /// Columns of this model holding a foreign key to `to`'s table.
+    pub(crate) fn foreign_keys_to<'m>(&'m self, to: &'m Model) -> impl Iterator<Item = &'m Column> + 'm {
+        self.columns
+            .iter()
+            .filter(move |c| c.referenced_table().is_some_and(|t| Some(t) == to.tablename.as_deref() || t == to.name))
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -180,13 +186,18 @@ impl ModelIndex {
                 else {
                     continue;
                 };
-                let points_to = |from: &Model, to: &Model| {
-                    to.tablename.as_deref().is_some_and(|table| {
-                        from.columns.iter().any(|c| {
-                            c.foreign_key.as_deref().and_then(|fk| fk.rsplit_once('.')).is_some_and(|(t, _)| t == table)
-                        })
-                    })
-                };
+                let points_to = |from: &Model, to: &Model| from.foreign_keys_to(to).next().is_some();
+                // Self-referential (the key lives in the target's own table, as with an adjacency
+                // list or a subclass of it): the direction depends on `remote_side`, so stay unknown.
+                let self_referential = model.foreign_keys_to(target).chain(target.foreign_keys_to(model)).any(|c| {
+                    target
+                        .column(&c.name)
+                        .zip(model.column(&c.name))
+                        .is_some_and(|(a, b)| a.foreign_key == b.foreign_key)
+                });
+                if self_referential {
+                    continue;
+                }
                 match (points_to(model, target), points_to(target, model)) {
                     (true, false) => updates.push((model_id, rel_id, false)),
                     (false, true) => updates.push((model_id, rel_id, true)),
@@ -249,6 +260,21 @@ impl ModelIndex {
     pub(crate) fn unique(&self, name: &str) -> Option<usize> {
         match self.by_name.get(name).map(Vec::as_slice) {
             Some([only]) => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// The model a relationship points at: unique by name, else the one in the module that
+    /// declares the relationship; ambiguous names resolve to nothing.
+    pub(crate) fn target(&self, owner: &Model, rel: &Relationship) -> Option<&Model> {
+        let name = rel.target.as_deref()?;
+        let ids = self.by_name.get(name)?;
+        if let [only] = ids.as_slice() {
+            return self.models.get(*only);
+        }
+        let mut same_module = ids.iter().map(|id| &self.models[*id]).filter(|m| m.module == owner.module);
+        match (same_module.next(), same_module.next()) {
+            (Some(model), None) => Some(model),
             _ => None,
         }
     }
@@ -544,5 +570,25 @@ class NotAModel:
         assert_eq!(index.lookup("Item", &user).and_then(|m| m.tablename.as_deref()), Some("b_items"));
         let stranger = FileFacts { module: "d".into(), ..FileFacts::default() };
         assert!(index.lookup("Item", &stranger).is_none());
+    }
+
+    #[test]
+    fn directions_from_foreign_keys() {
+        let index = project(&[(
+            "m.py",
+            "Base = declarative_base()\n\
+             class Room(Base):\n    __tablename__ = 'rooms'\n    __table_args__ = {'schema': 'rb'}\n    id = Column(Integer, primary_key=True)\n\
+             class Booking(Base):\n    __tablename__ = 'bookings'\n    id = Column(Integer, primary_key=True)\n\
+             \x20   room_id = Column(ForeignKey('rb.rooms.id'))\n    room = relationship('Room', backref='bookings')\n\
+             \x20   owner_id = Column(ForeignKey(Owner.id))\n    owner = relationship(Owner)\n\
+             class Owner(Base):\n    __tablename__ = 'owners'\n    id = Column(Integer, primary_key=True)\n\
+             class Node(Base):\n    __tablename__ = 'nodes'\n    id = Column(Integer, primary_key=True)\n\
+             \x20   parent_id = Column(ForeignKey('nodes.id'))\n    children = relationship('Node')\n",
+        )]);
+        // A schema-qualified key and a class-attribute key both point at their model.
+        assert_eq!(rel(&index, "Booking", "room").collection, Some(false));
+        assert_eq!(rel(&index, "Booking", "owner").collection, Some(false));
+        // Self-referential: the direction depends on `remote_side`, so it stays unknown.
+        assert_eq!(rel(&index, "Node", "children").collection, None);
     }
 }

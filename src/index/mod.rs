@@ -74,6 +74,17 @@ pub(crate) struct Column {
     pub(crate) plain_default: bool,
 }
 
+impl Column {
+    /// The table (or, for `ForeignKey(User.id)`, the class) a foreign key points at:
+    /// `"schema.users.id"` → `users`.
+    pub(crate) fn referenced_table(&self) -> Option<&str> {
+        let (table, _) = self.foreign_key.as_deref()?.rsplit_once('.')?;
+        // `ForeignKey(users.c.id)`: a Table variable's column collection.
+        let table = table.strip_suffix(".c").unwrap_or(table);
+        table.rsplit('.').next()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Relationship {
     pub(crate) name: String,
@@ -183,7 +194,15 @@ pub(crate) fn eager_mentions(text: &str) -> Vec<(String, String)> {
 
 /// Derives a dotted module name from a path relative to the project root.
 pub(crate) fn module_name(relative: &std::path::Path) -> String {
-    let mut parts: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    // Only normal components: a file outside the root keeps its absolute path, whose leading
+    // `/` must not become a module segment (imports are matched by suffix anyway).
+    let mut parts: Vec<String> = relative
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
     if let Some(last) = parts.last_mut() {
         if let Some(stem) = last.strip_suffix(".pyi").or_else(|| last.strip_suffix(".py")) {
             *last = stem.to_string();

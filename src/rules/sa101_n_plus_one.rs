@@ -66,7 +66,7 @@ impl Deferred for NPlusOne {
                 return;
             }
             steps.push(Step { owner: model, collection: rel.collection, name: name.clone() });
-            let Some(target) = rel.target.as_deref().and_then(|t| lookup(project, t)) else { return };
+            let Some(target) = project.index.target(model, rel) else { return };
             model = target;
         }
         let loop_model = model;
@@ -94,8 +94,8 @@ impl Deferred for NPlusOne {
                     && rel.collection == Some(false)
                     && match &self.origin.root {
                         Root::Query { pinned, .. } => {
-                            rel.target.as_deref().and_then(|t| lookup(project, t)).is_some_and(|target| {
-                                foreign_keys_to(current, target).any(|column| pinned.iter().any(|p| p == column))
+                            project.index.target(current, rel).is_some_and(|target| {
+                                current.foreign_keys_to(target).any(|column| pinned.contains(&column.name))
                             })
                         }
                         _ => false,
@@ -109,7 +109,7 @@ impl Deferred for NPlusOne {
                 if rel.collection != Some(false) {
                     break;
                 }
-                match rel.target.as_deref().and_then(|t| lookup(project, t)) {
+                match project.index.target(current, rel) {
                     Some(target) => current = target,
                     None => break,
                 }
@@ -119,17 +119,6 @@ impl Deferred for NPlusOne {
 }
 
 /// Columns of `from` holding a foreign key to `to`'s table.
-fn foreign_keys_to<'m>(from: &'m Model, to: &'m Model) -> impl Iterator<Item = &'m str> + 'm {
-    from.columns.iter().filter_map(move |column| {
-        let (table, _) = column.foreign_key.as_deref()?.rsplit_once('.')?;
-        (Some(table) == to.tablename.as_deref()).then_some(column.name.as_str())
-    })
-}
-
-fn lookup<'a>(project: &Project<'a>, name: &str) -> Option<&'a Model> {
-    project.index.unique(name).and_then(|id| project.index.get(id)).or_else(|| project.index.lookup(name, project.file))
-}
-
 impl NPlusOne {
     fn diagnostic(&self, range: Range<usize>, origin: &[Step<'_>], path: &[Step<'_>], lazy: &LoadStrategy) -> Diagnostic {
         let Some(last) = path.last() else {

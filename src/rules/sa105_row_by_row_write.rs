@@ -354,20 +354,7 @@ fn plain_delete(project: &Project<'_>, model: &Model) -> bool {
         if cascades || rel.secondary || rel.collection != Some(false) {
             return false;
         }
-        let target = rel.target.as_deref().and_then(|t| {
-            project
-                .index
-                .unique(t)
-                .and_then(|id| project.index.get(id))
-                .or_else(|| project.index.lookup(t, project.file))
-        });
-        let Some(table) = target.and_then(|t| t.tablename.as_deref()).filter(|t| !t.is_empty()) else {
-            return false;
-        };
-        model
-            .columns
-            .iter()
-            .any(|c| c.foreign_key.as_deref().and_then(|fk| fk.rsplit_once('.')).is_some_and(|(t, _)| t == table))
+        project.index.target(model, rel).is_some_and(|target| model.foreign_keys_to(target).next().is_some())
     })
 }
 

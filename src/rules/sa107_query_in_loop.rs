@@ -56,6 +56,32 @@ const BATCHING: &[&str] = &["in_", "not_in", "notin_", "any_", "all_"];
 /// Methods of a session (or Flask-SQLAlchemy's `db`) that run a statement.
 const STATEMENT_EXECUTORS: &[&str] = &["scalar", "first_or_404", "one_or_404"];
 
+/// Attributes of an INSERT's result that hold keys the database generated just now: they do not
+/// exist before the loop, so a lookup by them cannot be batched ahead of it.
+const GENERATED_KEYS: &[&str] = &["inserted_primary_key", "inserted_primary_key_rows", "lastrowid", "returned_defaults"];
+
+/// Column operators that match a range or a pattern: `in_()` batches equality only.
+const NOT_EQUALITY: &[&str] = &[
+    "between",
+    "like",
+    "ilike",
+    "not_like",
+    "not_ilike",
+    "notlike",
+    "notilike",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "regexp_match",
+];
+
+/// Comparison operators of a range: `Event.at <= item.deadline` is not an `IN` key.
+const RANGE_OPERATORS: &[&str] = &["<", "<=", ">", ">="];
+
+/// Assertion helpers called bare in test suites (`eq_(a, b)` in SQLAlchemy's and nose's).
+const ASSERTION_HELPERS: &[&str] = &["eq_", "ne_", "is_", "is_not", "is_not_", "is_true", "is_false", "assert_that"];
+
 /// How many nodes one dependency walk may visit.
 const WALK_BUDGET: usize = 4096;
 
@@ -66,6 +92,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     }
     let src = checker.source();
     let outer = outermost(anchor);
+    // `assert session.get(M, x)`, `eq_([... for x in xs], ...)`: a test checking a result, not a hot path.
+    if in_assertion(outer, src) {
+        return;
+    }
     let Some(found) = find(outer, src) else { return };
     // Several links of one chain match the patterns: analyse the query from its own anchor only.
     if found.anchor.id() != anchor.id() {
@@ -109,6 +139,26 @@ fn in_loop(node: Node<'_>) -> bool {
             | "set_comprehension"
             | "dictionary_comprehension"
             | "generator_expression" => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Is the query part of an assertion (`assert ...`, `self.assertEqual(...)`, `eq_(...)`) in its function?
+fn in_assertion(node: Node<'_>, src: &str) -> bool {
+    for ancestor in python::ancestors(node) {
+        match ancestor.kind() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "assert_statement" => return true,
+            "call" => {
+                let Some(name) = python::callee_name(ancestor, src) else { continue };
+                if name.to_ascii_lowercase().starts_with("assert")
+                    || (ASSERTION_HELPERS.contains(&name) && python::receiver(ancestor).is_none())
+                {
+                    return true;
+                }
+            }
             _ => {}
         }
     }
@@ -179,6 +229,13 @@ impl<'t> Found<'t> {
 
     /// Adds the arguments of a chain link that holds criteria.
     fn add_criteria(&mut self, name: &str, call: Node<'t>, src: &str) {
+        // `Query.with_parent(instance, prop)`: the instance picks rows, the relationship picks the shape.
+        if name == "with_parent" {
+            let mut args = python::arguments(call).into_iter();
+            self.sources.extend(args.next());
+            self.shape.extend(args);
+            return;
+        }
         for arg in python::arguments(call) {
             if name == "filter_by" && arg.kind() == "keyword_argument" {
                 if let (Some(key), Some(value)) = (arg.child_by_field_name("name"), arg.child_by_field_name("value")) {
@@ -364,6 +421,10 @@ fn statement_parts<'t>(node: Node<'t>, src: &'t str, found: &mut Found<'t>, dept
             if !(words.starts_with("select") || words.starts_with("with")) {
                 return None;
             }
+            // `SELECT lo_unlink(:oid)`: without a WHERE the parameters feed a function, not a row filter.
+            if !words.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| w == "where") {
+                return None;
+            }
             found.textual = true;
             found.shape.extend(python::arguments(call));
             Some(())
@@ -547,6 +608,15 @@ fn batch_loop<'t, 's>(outer: Node<'t>, found: &Found<'t>, src: &'s str) -> Optio
         if found.shape.iter().any(|s| depends_on(*s, &names, src).is_some()) {
             continue;
         }
+        // `with Session() as s:` in the body: each item is its own unit of work, on a session
+        // that does not exist before the loop.
+        if session_per_item(&l, found, src) {
+            continue;
+        }
+        // `Event.at <= item.deadline`, `Name.like(item.prefix)`: one `in_()` query cannot replace these.
+        if found.sources.iter().any(|s| range_criteria(*s, &names, src)) {
+            continue;
+        }
         let used = found.sources.iter().find_map(|s| depends_on(*s, &names, src));
         if let Some(used) = used {
             let name = text(used, src);
@@ -560,6 +630,93 @@ fn batch_loop<'t, 's>(outer: Node<'t>, found: &Found<'t>, src: &'s str) -> Optio
         }
     }
     None
+}
+
+/// Does the query run on a session or connection the loop body opens for each item
+/// (`with Session(engine) as s:`, `conn = engine.connect()`)?
+fn session_per_item(l: &Loop<'_>, found: &Found<'_>, src: &str) -> bool {
+    let Some(session) = found.session.as_deref() else { return false };
+    let root = session.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("");
+    if root.is_empty() {
+        return false;
+    }
+    let mut stack = l.per_iteration();
+    let mut budget = WALK_BUDGET * 4;
+    while let Some(node) = stack.pop() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            return false;
+        }
+        let binding = match node.kind() {
+            "function_definition" | "class_definition" | "lambda" => continue,
+            "as_pattern" if node.parent().is_some_and(|p| p.kind() == "with_item") => {
+                let mut cursor = node.walk();
+                let target = node.children_by_field_name("alias", &mut cursor).next();
+                target.zip(node.named_child(0))
+            }
+            "assignment" => node.child_by_field_name("left").zip(node.child_by_field_name("right")),
+            _ => None,
+        };
+        if let Some((target, value)) = binding {
+            if text(target, src).trim() == root && opens_session(value, src) {
+                return true;
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
+
+/// `Session(engine)`, `create_session()`, `SessionLocal()`, `engine.connect()`, `engine.begin()`:
+/// a new session or connection, not a scope nested in an existing one.
+fn opens_session(value: Node<'_>, src: &str) -> bool {
+    let mut value = unparen(value);
+    if value.kind() == "await" {
+        let Some(inner) = value.named_child(0) else { return false };
+        value = unparen(inner);
+    }
+    if value.kind() != "call" {
+        return false;
+    }
+    let Some(name) = python::callee_name(value, src) else { return false };
+    name.to_ascii_lowercase().contains("session")
+        || (matches!(name, "connect" | "begin") && python::receiver(value).is_some_and(|r| !is_session_like(r, src)))
+}
+
+/// Does a per-item value bound a range or a pattern in the criteria (`Event.at <= item.deadline`,
+/// `Event.at.between(a, item.end)`, `Name.like(item.prefix)`)? Only equality batches into `in_()`.
+fn range_criteria(source: Node<'_>, names: &[&str], src: &str) -> bool {
+    let mut stack = vec![source];
+    let mut budget = WALK_BUDGET;
+    while let Some(node) = stack.pop() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            return false;
+        }
+        match node.kind() {
+            "comparison_operator" => {
+                let ranged = python::comparison_pairs(node).into_iter().any(|(left, op, right)| {
+                    RANGE_OPERATORS.contains(&op)
+                        && (depends_on(left, names, src).is_some() || depends_on(right, names, src).is_some())
+                });
+                if ranged {
+                    return true;
+                }
+            }
+            "call"
+                if python::callee_name(node, src).is_some_and(|n| NOT_EQUALITY.contains(&n))
+                    && python::arguments(node).into_iter().any(|a| depends_on(a, names, src).is_some()) =>
+            {
+                return true;
+            }
+            "lambda" => continue,
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
 }
 
 /// A `for` statement or comprehension (its first clause), whatever its target pattern.
@@ -687,11 +844,22 @@ fn depends_on<'t>(node: Node<'t>, names: &[&str], src: &str) -> Option<Node<'t>>
                 continue;
             }
             "attribute" => {
-                stack.extend(current.child_by_field_name("object"));
+                // `result.inserted_primary_key`: a key the database made in this iteration, not the item's.
+                let generated = current
+                    .child_by_field_name("attribute")
+                    .is_some_and(|a| GENERATED_KEYS.contains(&text(a, src)));
+                if !generated {
+                    stack.extend(current.child_by_field_name("object"));
+                }
                 continue;
             }
             "keyword_argument" => {
                 stack.extend(current.child_by_field_name("value"));
+                continue;
+            }
+            // `with_parent(instance, User.orders)`: the relationship is the query's shape, the instance its key.
+            "call" if python::callee_name(current, src) == Some("with_parent") => {
+                stack.extend(python::arguments(current).into_iter().next());
                 continue;
             }
             // `{name: value}`: the key names a parameter or a column, the value varies.

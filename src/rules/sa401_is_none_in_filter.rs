@@ -1,4 +1,6 @@
-//! SA401 is-none-in-filter: `Model.col is None` inside query criteria.
+//! SA401 is-none-in-filter: `Model.col is None` inside query criteria. Python answers `is`
+//! itself, so the criteria receive a constant; what that constant then does (no rows, no
+//! condition, an `ArgumentError` from `.join()`) is spelled out by [`python::constant_effect`].
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -9,6 +11,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(call) = m.get("criteria") else { return };
     let src = checker.source();
     for found in python::criteria_operators(call, src) {
+        // Only comparisons: `and` / `or` / `not` are SA402's.
         if found.node.kind() != "comparison_operator" {
             continue;
         }
@@ -18,9 +21,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
             if !matches!(operator, "is" | "is not") {
                 continue;
             }
-            let (column, other) = if python::is_column_expression(left, src) {
+            // One side must look like a column; `x is None` on a Python value is Python's business.
+            let (column, other) = if python::is_criteria_column(left, src) {
                 (left, right)
-            } else if python::is_column_expression(right, src) {
+            } else if python::is_criteria_column(right, src) {
                 (right, left)
             } else {
                 continue;
@@ -48,26 +52,25 @@ fn report(
     let literal = matches!(constant, "none" | "true" | "false");
     // A column object is never the `None` / `True` / `False` object (nor, in practice, any other one).
     let value = if negated { "True" } else { "False" };
-    // Directly in `.filter(...)` / `.where(...)` the whole query is affected; nested, the condition is lost.
-    let direct = python::ancestors(comparison).find(|n| n.kind() != "parenthesized_expression")
-        == call.child_by_field_name("arguments")
-        && matches!(python::callee_name(call, src), Some("filter" | "where" | "having"));
-    let effect = match (direct, negated) {
-        (true, true) => "the condition silently disappears and every row matches",
-        (true, false) => "the query matches no rows",
-        (false, _) => "the condition is lost",
-    };
     let what = match (constant, negated) {
         ("none", false) => "an `IS NULL` test",
         ("none", true) => "an `IS NOT NULL` test",
         _ => "a SQL comparison",
     };
-    let message = format!(
-        "`{}` is evaluated by Python, not SQL: it is always `{value}`, so {} receives the constant `{value}` \
-         instead of {what}; {effect}",
-        checker.text(comparison),
-        python::criteria_call_label(call, src),
-    );
+    let message = if single {
+        format!(
+            "`{}` is evaluated by Python, not SQL: it is always `{value}`, never {what}; {}",
+            checker.text(comparison),
+            python::constant_effect(call, comparison, negated, src),
+        )
+    } else {
+        // `a < User.x is None`: Python's chain, whose outcome depends on the other links.
+        format!(
+            "`{}` is evaluated by Python, not SQL: `{column_text} {operator} {other_text}` is always `{value}`, \
+             never {what}; the condition is lost",
+            checker.text(comparison),
+        )
+    };
     let method = if negated { "is_not" } else { "is_" };
     let relationship = python::mapped_attribute(column, src) == python::MappedAttribute::Relationship;
     let help = if relationship {

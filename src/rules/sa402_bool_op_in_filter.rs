@@ -1,4 +1,11 @@
 //! SA402 bool-op-in-filter: Python `and` / `or` / `not` on column expressions inside query criteria.
+//!
+//! Python calls `bool()` on the operands, and SQLAlchemy 2.1 answers that in three ways
+//! (measured, see `tests/runtime/test_sa40x_filter_operators.py`): `==` / `!=` comparisons are an
+//! identity test of the two sides (`User.a == 1` is falsy), a mapped attribute is always truthy,
+//! and every other SQL expression (`User.a > 1`, `User.a == None`, Core columns, `func`, `in_()`)
+//! raises `TypeError`. The check replays Python's short-circuit evaluation with those answers so
+//! that the message says what the criteria really receive.
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -15,42 +22,71 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         let tree = BoolTree::of(found.node, src);
         // Python calls `bool()` on every operand but the last one (and on everything under `not`).
         let last = tree.leaves.len().saturating_sub(1);
-        let tested = tree
-            .leaves
-            .iter()
-            .enumerate()
-            .find(|(i, leaf)| (leaf.negated || *i != last) && python::is_sql_expression(leaf.node, src))
-            .map(|(_, leaf)| *leaf);
-        let Some(tested) = tested else { continue };
+        let tested =
+            tree.leaves.iter().enumerate().find(|(i, leaf)| (leaf.negated || *i != last) && leaf.sql.is_some());
+        let Some((tested, _)) = tested else { continue };
         report(checker, call, found.node, &tree, tested);
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// What `bool()` does to an operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Truth {
+    Known(bool),
+    Raises,
+    /// A Python value: decided at run time.
+    Unknown,
+}
+
+/// What `bool()` does to a SQL operand, and how to say it after "which ".
+#[derive(Debug, Clone)]
+struct SqlTruth {
+    truth: Truth,
+    reason: String,
+}
+
+#[derive(Debug, Clone)]
 struct Leaf<'t> {
     node: Node<'t>,
     /// Under a `not`: Python calls `bool()` on it even when it is the last operand.
     negated: bool,
+    /// `Some` for a SQL expression, `None` for a Python value.
+    sql: Option<SqlTruth>,
+}
+
+impl Leaf<'_> {
+    fn truth(&self) -> Truth {
+        match &self.sql {
+            Some(sql) => sql.truth,
+            None => match python::unparen(self.node).kind() {
+                "true" => Truth::Known(true),
+                "false" | "none" => Truth::Known(false),
+                _ => Truth::Unknown,
+            },
+        }
+    }
 }
 
 /// A Python boolean expression flattened: its operands in source order and its operators.
 struct BoolTree<'t> {
+    root: Node<'t>,
     leaves: Vec<Leaf<'t>>,
     ands: usize,
     ors: usize,
     nots: usize,
 }
 
+const ERROR: &str = "raises `TypeError: Boolean value of this clause is not defined`";
+
 impl<'t> BoolTree<'t> {
     fn of(root: Node<'t>, src: &str) -> Self {
-        let mut tree = BoolTree { leaves: Vec::new(), ands: 0, ors: 0, nots: 0 };
+        let mut tree = BoolTree { root, leaves: Vec::new(), ands: 0, ors: 0, nots: 0 };
         let mut stack = vec![(root, false)];
         while let Some((node, negated)) = stack.pop() {
             let inner = python::unparen(node);
             match inner.kind() {
                 "boolean_operator" => {
-                    let operator = inner.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
-                    if operator == Some("and") {
+                    if bool_operator(inner, src) == Some("and") {
                         tree.ands += 1;
                     } else {
                         tree.ors += 1;
@@ -62,28 +98,208 @@ impl<'t> BoolTree<'t> {
                     tree.nots += 1;
                     stack.extend(inner.child_by_field_name("argument").map(|n| (n, true)));
                 }
-                _ => tree.leaves.push(Leaf { node, negated }),
+                _ => tree.leaves.push(Leaf { node, negated, sql: sql_truth(node, src) }),
             }
         }
         tree
     }
+
+    fn leaf_index(&self, node: Node<'_>) -> Option<usize> {
+        self.leaves.iter().position(|leaf| leaf.node.id() == node.id())
+    }
+
+    fn truth(&self, value: Value) -> Truth {
+        match value {
+            Value::Const(b) => Truth::Known(b),
+            Value::Leaf(i) => self.leaves.get(i).map_or(Truth::Unknown, Leaf::truth),
+        }
+    }
+
+    /// Replays Python's evaluation of `node` (depth-bounded: deeper is undecided).
+    fn eval(&self, node: Node<'_>, src: &str, depth: usize) -> Outcome {
+        if depth > 64 {
+            return Outcome::Unknown;
+        }
+        let inner = python::unparen(node);
+        match inner.kind() {
+            "boolean_operator" => {
+                let (Some(left), Some(right)) = (inner.child_by_field_name("left"), inner.child_by_field_name("right"))
+                else {
+                    return Outcome::Unknown;
+                };
+                let value = match self.eval(left, src, depth + 1) {
+                    Outcome::Value(value) => value,
+                    other => return other,
+                };
+                let and = bool_operator(inner, src) == Some("and");
+                match self.truth(value) {
+                    Truth::Raises => Outcome::Raises(value),
+                    Truth::Unknown => Outcome::Unknown,
+                    // `x and y` is `x` when `x` is falsy; `x or y` is `x` when `x` is truthy.
+                    Truth::Known(b) if b != and => Outcome::Value(value),
+                    Truth::Known(_) => self.eval(right, src, depth + 1),
+                }
+            }
+            "not_operator" => {
+                let Some(argument) = inner.child_by_field_name("argument") else { return Outcome::Unknown };
+                match self.eval(argument, src, depth + 1) {
+                    Outcome::Value(value) => match self.truth(value) {
+                        Truth::Known(b) => Outcome::Value(Value::Const(!b)),
+                        Truth::Raises => Outcome::Raises(value),
+                        Truth::Unknown => Outcome::Unknown,
+                    },
+                    other => other,
+                }
+            }
+            _ => self.leaf_index(node).map_or(Outcome::Unknown, |i| Outcome::Value(Value::Leaf(i))),
+        }
+    }
 }
 
-/// What `bool()` does to a SQL expression, and whether Python then goes on silently (rather than raising).
-fn bool_outcome(node: Node<'_>, src: &str) -> (String, bool) {
+/// The value of (part of) a Python boolean expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// One of the operands, returned as it is.
+    Leaf(usize),
+    /// `True` / `False` made by `not`.
+    Const(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Value(Value),
+    /// `bool()` of this operand raises.
+    Raises(Value),
+    /// Depends on Python values only known at run time.
+    Unknown,
+}
+
+fn bool_operator<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
+    node.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()))
+}
+
+/// Does `node` build SQL: a column expression, or a comparison, arithmetic or `~` involving one?
+/// Bounded to a few dozen nodes.
+fn is_sql(node: Node<'_>, src: &str) -> bool {
+    let mut stack = vec![node];
+    let mut budget = 64;
+    while let Some(next) = stack.pop() {
+        budget -= 1;
+        if budget == 0 {
+            break;
+        }
+        let next = python::unparen(next);
+        if python::is_criteria_column(next, src) {
+            return true;
+        }
+        match next.kind() {
+            "comparison_operator" if !python::is_python_comparison(next) => {
+                for (left, _, right) in python::comparison_pairs(next) {
+                    stack.push(left);
+                    stack.push(right);
+                }
+            }
+            "binary_operator" => {
+                stack.extend(next.child_by_field_name("left"));
+                stack.extend(next.child_by_field_name("right"));
+            }
+            "unary_operator" => stack.extend(next.child_by_field_name("argument")),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `bool()` of `a == b` / `a != b` with a SQL side: `Some((truth, reason))`.
+fn equality_truth(left: Node<'_>, operator: &str, right: Node<'_>, src: &str) -> Option<SqlTruth> {
+    let (sql_left, sql_right) = (is_sql(left, src), is_sql(right, src));
+    if !sql_left && !sql_right {
+        return None;
+    }
+    let is_none = |n: Node<'_>| python::unparen(n).kind() == "none";
+    if is_none(left) || is_none(right) {
+        // `== None` builds `IS NULL`, whose truth SQLAlchemy does not define.
+        return Some(SqlTruth { truth: Truth::Raises, reason: ERROR.to_string() });
+    }
+    let text = |n: Node<'_>| src.get(python::unparen(n).byte_range()).unwrap_or("");
+    // SQLAlchemy compares the two sides' hashes: `==` is falsy unless both are the same object.
+    let value = (operator == "==") == (text(left) == text(right));
+    let mut reason = format!("for `{operator}` is a Python identity test of the two sides (`{}`", capital(value));
+    // A Python value on the other side may be `None` at run time, making it `IS NULL`.
+    let python_side = if sql_left { right } else { left };
+    let python_side = python::unparen(python_side);
+    if (!sql_left || !sql_right) && matches!(python_side.kind(), "identifier" | "attribute" | "call" | "subscript") {
+        reason.push_str(&format!("; `TypeError` if `{}` is `None`", short(text(python_side))));
+    }
+    reason.push(')');
+    Some(SqlTruth { truth: Truth::Known(value), reason })
+}
+
+fn capital(value: bool) -> &'static str {
+    if value {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// What `bool()` does to `node` if it is a SQL expression; `None` for a Python value (including
+/// `is` / `in` comparisons, which Python answers itself and SA401 / SA403 report).
+fn sql_truth(node: Node<'_>, src: &str) -> Option<SqlTruth> {
     let inner = python::unparen(node);
-    if inner.kind() == "comparison_operator" {
-        if let [(_, operator @ ("==" | "!="), _)] = python::comparison_pairs(inner).as_slice() {
-            let value = if *operator == "==" { "False" } else { "True" };
-            return (format!("for `{operator}` is a Python identity test of the two sides (`{value}`)"), true);
+    let raises = || Some(SqlTruth { truth: Truth::Raises, reason: ERROR.to_string() });
+    match inner.kind() {
+        "comparison_operator" => {
+            if python::is_python_comparison(inner) || !is_sql(inner, src) {
+                return None;
+            }
+            match python::comparison_pairs(inner).as_slice() {
+                [(left, operator @ ("==" | "!="), right)] => equality_truth(*left, operator, *right, src),
+                // `User.a > 1`; a chain `0 < User.a < 9` starts with `bool(0 < User.a)`.
+                [(left, operator, right), ..] if !matches!(*operator, "==" | "!=") => {
+                    if is_sql(*left, src) || is_sql(*right, src) {
+                        raises()
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            }
         }
-    }
-    if let Some(python::ColumnShape::Attribute { .. }) = python::column_shape(inner, src) {
-        if matches!(inner.kind(), "attribute") {
-            return ("is always `True` for a mapped attribute (a Core column raises `TypeError`)".to_string(), true);
+        "unary_operator" => {
+            let operator = inner.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
+            let argument = inner.child_by_field_name("argument")?;
+            if !is_sql(argument, src) {
+                return None;
+            }
+            // `~(a == b)` is `a != b`, and `~(a != b)` is `a == b`.
+            if operator == Some("~") {
+                if let [(left, op @ ("==" | "!="), right)] =
+                    python::comparison_pairs(python::unparen(argument)).as_slice()
+                {
+                    let flipped = if *op == "==" { "!=" } else { "==" };
+                    return equality_truth(*left, flipped, *right, src);
+                }
+            }
+            raises()
         }
+        "binary_operator" if is_sql(inner, src) => raises(),
+        "binary_operator" => None,
+        _ if python::is_criteria_column(inner, src) => {
+            // `User.active`, `manager.active`: a mapped attribute has no `__bool__`, so it is truthy.
+            if let Some(python::ColumnShape::Attribute { .. }) = python::column_shape(inner, src) {
+                if inner.kind() == "attribute" {
+                    return Some(SqlTruth {
+                        truth: Truth::Known(true),
+                        reason: "is always `True` for a mapped attribute (a Core column raises `TypeError`)"
+                            .to_string(),
+                    });
+                }
+            }
+            raises()
+        }
+        _ => None,
     }
-    ("raises `TypeError: Boolean value of this clause is not defined`".to_string(), false)
 }
 
 /// Source text on one line, shortened for a message.
@@ -108,37 +324,55 @@ fn invert(node: Node<'_>, src: &str) -> String {
     }
 }
 
-fn report(checker: &mut Checker<'_>, call: Node<'_>, node: Node<'_>, tree: &BoolTree<'_>, tested: Leaf<'_>) {
+/// What the criteria end up with, as a clause appended to the message ("" when undecided).
+fn result_clause(checker: &Checker<'_>, call: Node<'_>, tree: &BoolTree<'_>, tested: usize) -> String {
     let src = checker.source();
-    let label = python::criteria_call_label(call, src);
+    let leaf_text =
+        |i: usize| tree.leaves.get(i).map_or(String::new(), |l| short(checker.text(python::unparen(l.node))));
+    match tree.eval(tree.root, src, 0) {
+        Outcome::Value(Value::Leaf(i)) if tree.leaves.get(i).is_some_and(|l| l.sql.is_some()) => {
+            format!(", so SQLAlchemy only ever sees `{}`", leaf_text(i))
+        }
+        Outcome::Value(Value::Leaf(i)) => {
+            format!(", so SQLAlchemy receives the Python value `{}` instead of the condition", leaf_text(i))
+        }
+        Outcome::Value(Value::Const(b)) => format!(": {}", python::constant_effect(call, tree.root, b, src)),
+        Outcome::Raises(Value::Leaf(i)) if i != tested => {
+            format!(", and `bool()` on `{}` then raises `TypeError`", leaf_text(i))
+        }
+        _ => String::new(),
+    }
+}
+
+fn report(checker: &mut Checker<'_>, call: Node<'_>, node: Node<'_>, tree: &BoolTree<'_>, tested: usize) {
+    let src = checker.source();
+    let Some(leaf) = tree.leaves.get(tested) else { return };
+    let Some(sql) = &leaf.sql else { return };
     let expression = short(checker.text(node));
-    let operand = short(checker.text(python::unparen(tested.node)));
-    let all_sql = tree.leaves.iter().all(|leaf| python::is_sql_expression(leaf.node, src));
+    let operand = short(checker.text(python::unparen(leaf.node)));
+    let all_sql = tree.leaves.iter().all(|leaf| leaf.sql.is_some());
     let leaves: Vec<&str> = tree.leaves.iter().map(|leaf| checker.text(python::unparen(leaf.node))).collect();
     let direct_argument = python::ancestors(node).find(|n| n.kind() != "parenthesized_expression")
         == call.child_by_field_name("arguments")
         && matches!(python::callee_name(call, src), Some("filter" | "where" | "having"));
+    let result = result_clause(checker, call, tree, tested);
+    let reason = &sql.reason;
 
-    let (outcome, dropped) = bool_outcome(tested.node, src);
     let (message, help) = match (tree.ands, tree.ors, tree.nots) {
         // `not X`
-        (0, 0, 1) => {
-            let result = if dropped { format!(", so {label} receives a Python constant instead of a SQL `NOT`") } else { String::new() };
-            (
-                format!(
-                    "`{expression}` is evaluated by Python, not SQL: `not` calls `bool()` on `{operand}`, which \
-                     {outcome}{result}"
-                ),
-                format!("negate in SQL: `{}`", invert(tested.node, src)),
-            )
-        }
+        (0, 0, 1) => (
+            format!(
+                "`{expression}` is evaluated by Python, not SQL: `not` calls `bool()` on `{operand}`, which \
+                 {reason}{result}"
+            ),
+            format!("negate in SQL: `{}`", invert(leaf.node, src)),
+        ),
         // `A and B and C` / `A or B or C`
         (ands, ors, 0) if ands == 0 || ors == 0 => {
             let (word, function) = if ors == 0 { ("and", "and_") } else { ("or", "or_") };
-            let result = if dropped { format!(", so {label} silently receives only one of the conditions") } else { String::new() };
             let message = format!(
                 "`{expression}` is evaluated by Python, not SQL: `{word}` calls `bool()` on `{operand}`, which \
-                 {outcome}{result}"
+                 {reason}{result}"
             );
             let help = if all_sql && word == "and" && direct_argument {
                 format!(
@@ -155,20 +389,13 @@ fn report(checker: &mut Checker<'_>, call: Node<'_>, node: Node<'_>, tree: &Bool
             };
             (message, help)
         }
-        _ => {
-            let result = if dropped {
-                format!(", so {label} silently receives a different condition than written")
-            } else {
-                String::new()
-            };
-            (
-                format!(
-                    "`{expression}` is evaluated by Python, not SQL: Python's `and` / `or` / `not` call `bool()` on \
-                     `{operand}`, which {outcome}{result}"
-                ),
-                "build the condition in SQL: `and_(...)` / `or_(...)` (or `&` / `|`) and `~` for `not`".to_string(),
-            )
-        }
+        _ => (
+            format!(
+                "`{expression}` is evaluated by Python, not SQL: Python's `and` / `or` / `not` call `bool()` on \
+                 `{operand}`, which {reason}{result}"
+            ),
+            "build the condition in SQL: `and_(...)` / `or_(...)` (or `&` / `|`) and `~` for `not`".to_string(),
+        ),
     };
     checker.report(node.byte_range(), message, help);
 }

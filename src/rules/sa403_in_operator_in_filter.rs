@@ -1,4 +1,7 @@
 //! SA403 in-operator-in-filter: Python `in` / `not in` with a column inside query criteria.
+//! `x in y` calls `y.__contains__(x)`: with a column on the right SQLAlchemy raises
+//! `NotImplementedError`; with a column on the left, a list / tuple / set answers `False`
+//! (each `element == column` is a falsy identity test) and a string raises `TypeError`.
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -18,12 +21,13 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
             if !matches!(operator, "in" | "not in") {
                 continue;
             }
-            if python::is_column_expression(left, src) {
-                column_in_values(checker, call, found.node, single, left, operator, right);
+            // Python asks the right side: a column there raises whatever the left side is.
+            if python::is_criteria_column(right, src) {
+                value_in_column(checker, found.node, left, operator, right);
                 break;
             }
-            if python::is_column_expression(right, src) {
-                value_in_column(checker, call, found.node, left, operator, right);
+            if python::is_criteria_column(left, src) {
+                column_in_values(checker, call, found.node, single, left, operator, right);
                 break;
             }
         }
@@ -45,13 +49,43 @@ fn column_in_values(
     let (value, sql, method) = if negated { ("True", "NOT IN", "not_in") } else { ("False", "IN", "in_") };
     let column_text = checker.text(column);
     let values_text = checker.text(values);
-    let message = format!(
-        "`{}` is evaluated by Python, not SQL: Python looks for the column object itself among `{}`, so {} \
-         receives the constant `{value}` (or Python raises) instead of a SQL `{sql}`",
-        short(checker.text(comparison)),
-        short(values_text),
-        python::criteria_call_label(call, src),
-    );
+    let comparison_text = short(checker.text(comparison));
+    let container = python::unparen(values);
+    let mut cursor = container.walk();
+    let literal_values = matches!(container.kind(), "list" | "tuple" | "set")
+        && !container.named_children(&mut cursor).any(|n| python::is_criteria_column(n, src));
+    let relationship = python::mapped_attribute(column, src) == python::MappedAttribute::Relationship;
+    let message = if relationship {
+        // `Account.owner in [1, 2]` compares the relationship with each element.
+        format!(
+            "`{comparison_text}` is evaluated by Python, not SQL: Python compares the relationship `{}` with each \
+             element of `{}`, which raises `ArgumentError` unless they are mapped objects (then it is `{value}`); \
+             never a SQL `{sql}`",
+            short(column_text),
+            short(values_text),
+        )
+    } else if python::is_literal_string(values) {
+        format!(
+            "`{comparison_text}` is evaluated by Python, not SQL: Python's `in` on a string needs a string on \
+             the left, so it raises `TypeError` before any SQL `{sql}` is built"
+        )
+    } else {
+        let always = if literal_values {
+            format!("it is always `{value}`")
+        } else {
+            format!("it is `{value}` for any list, tuple, set or dict")
+        };
+        let effect = if single {
+            python::constant_effect(call, comparison, negated, src)
+        } else {
+            "the condition is lost".to_string()
+        };
+        format!(
+            "`{comparison_text}` is evaluated by Python, not SQL: Python looks for the column object itself among \
+             `{}`, so {always}, never a SQL `{sql}`; {effect}",
+            short(values_text),
+        )
+    };
     let replacement = format!("{column_text}.{method}({values_text})");
     let help = if python::mapped_attribute(column, src) == python::MappedAttribute::Relationship {
         // Relationship comparators raise `NotImplementedError` for `.in_()`.
@@ -75,29 +109,26 @@ fn column_in_values(
     }
 }
 
-/// `tag in Post.tags`: Python calls `bool()` on `Post.tags.contains(tag)`.
-fn value_in_column(
-    checker: &mut Checker<'_>,
-    call: Node<'_>,
-    comparison: Node<'_>,
-    value: Node<'_>,
-    operator: &str,
-    column: Node<'_>,
-) {
-    let src = checker.source();
+/// `tag in Post.tags`: Python calls `Post.tags.__contains__(tag)`, which SQLAlchemy refuses.
+fn value_in_column(checker: &mut Checker<'_>, comparison: Node<'_>, value: Node<'_>, operator: &str, column: Node<'_>) {
     let column_text = checker.text(column);
     let value_text = checker.text(value);
-    let negation = if operator == "not in" { "~" } else { "" };
+    let negated = operator == "not in";
+    let negation = if negated { "~" } else { "" };
     let message = format!(
-        "`{}` is evaluated by Python, not SQL: Python calls `bool()` on the SQL expression \
-         `{column_text}.contains(...)`, which raises `TypeError` (or, for a relationship, yields `False`), so {} \
-         never receives the condition",
+        "`{}` is evaluated by Python, not SQL: `{operator}` calls `{}.__contains__()`, which SQLAlchemy does not \
+         support: it raises `NotImplementedError` (\"Operator 'contains' is not supported on this expression\")",
         short(checker.text(comparison)),
-        python::criteria_call_label(call, src),
+        short(column_text),
     );
+    let any = if negated {
+        format!("~({value_text} == any_({column_text}))")
+    } else {
+        format!("{value_text} == any_({column_text})")
+    };
     let help = format!(
         "write `{negation}{column_text}.contains({value_text})` for a relationship collection or a substring, or \
-         `{negation}{column_text}.any({value_text})` for an ARRAY column"
+         `{any}` for an ARRAY column"
     );
     checker.report(comparison.byte_range(), message, help);
 }

@@ -524,7 +524,7 @@ impl<'s, 't> Analysis<'s, 't> {
     fn module_constant(&self, name: Node<'t>) -> Option<Node<'t>> {
         let ident = self.src.get(name.byte_range())?;
         let module = self.module()?;
-        named_children(module).into_iter().rev().find_map(|statement| {
+        python::named_children(module).into_iter().rev().find_map(|statement| {
             let assignment = statement.named_child(0).filter(|a| a.kind() == "assignment")?;
             let left = assignment.child_by_field_name("left")?;
             (self.src.get(left.byte_range()) == Some(ident)).then(|| assignment.child_by_field_name("right")).flatten()
@@ -541,7 +541,7 @@ impl<'s, 't> Analysis<'s, 't> {
             self.ancestors(name).into_iter().filter(|n| matches!(n.kind(), "function_definition" | "lambda"))
         {
             let Some(parameters) = function.child_by_field_name("parameters") else { continue };
-            for parameter in named_children(parameters) {
+            for parameter in python::named_children(parameters) {
                 let (bound, annotation) = match parameter.kind() {
                     "identifier" => (Some(parameter), None),
                     "default_parameter" => (parameter.child_by_field_name("name"), None),
@@ -571,7 +571,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let node = python::unparen(node);
         match node.kind() {
             "string" => self.fstring_taint(node, depth),
-            "concatenated_string" => named_children(node).into_iter().find_map(|part| self.taint(part, depth + 1)),
+            "concatenated_string" => python::named_children(node).into_iter().find_map(|part| self.taint(part, depth + 1)),
             "binary_operator" => match operator(node, self.src) {
                 "+" => self.concat_taint(node, depth),
                 "%" => self.percent_taint(node, depth),
@@ -592,7 +592,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let value = first?;
         let mut taint = Taint::new(How::FString, string, value, segments);
         taint.string_start =
-            named_children(string).into_iter().find(|c| c.kind() == "string_start").map(|s| self.text(s).to_string());
+            python::named_children(string).into_iter().find(|c| c.kind() == "string_start").map(|s| self.text(s).to_string());
         Some(taint)
     }
 
@@ -600,7 +600,7 @@ impl<'s, 't> Analysis<'s, 't> {
     fn fstring_segments(&mut self, string: Node<'t>, depth: u32) -> (Vec<Segment<'t>>, Option<Node<'t>>) {
         let mut segments = Vec::new();
         let mut first = None;
-        for child in named_children(string) {
+        for child in python::named_children(string) {
             match child.kind() {
                 "string_content" => segments.push(Segment::Sql(self.text(child).to_string())),
                 "interpolation" => {
@@ -665,8 +665,8 @@ impl<'s, 't> Analysis<'s, 't> {
         let right = python::unparen(right);
         // (value, key) pairs: tuple elements by position, dict values by key, or the single value.
         let values: Vec<(Node<'t>, Option<String>)> = match right.kind() {
-            "tuple" => named_children(right).into_iter().map(|v| (v, None)).collect(),
-            "dictionary" => named_children(right)
+            "tuple" => python::named_children(right).into_iter().map(|v| (v, None)).collect(),
+            "dictionary" => python::named_children(right)
                 .into_iter()
                 .filter(|p| p.kind() == "pair")
                 .filter_map(|p| {
@@ -866,9 +866,9 @@ impl<'s, 't> Analysis<'s, 't> {
             "integer" | "float" | "true" | "false" | "none" | "ellipsis" => true,
             "string" => self.fstring_segments(node, depth).1.is_none(),
             "concatenated_string" | "list" | "tuple" | "set" | "expression_list" => {
-                named_children(node).into_iter().all(|c| self.is_safe(c, depth + 1))
+                python::named_children(node).into_iter().all(|c| self.is_safe(c, depth + 1))
             }
-            "dictionary" => named_children(node).into_iter().all(|pair| match pair.kind() {
+            "dictionary" => python::named_children(node).into_iter().all(|pair| match pair.kind() {
                 "pair" => [pair.child_by_field_name("key"), pair.child_by_field_name("value")]
                     .into_iter()
                     .all(|part| part.is_some_and(|p| self.is_safe(p, depth + 1))),
@@ -975,10 +975,10 @@ impl<'s, 't> Analysis<'s, 't> {
                 "assert_statement" if node.named_child(0).is_some_and(|c| membership(c, false)) => return true,
                 "if_statement" => {
                     let exits = node.child_by_field_name("consequence").is_some_and(|b| {
-                        named_children(b)
+                        python::named_children(b)
                             .into_iter()
                             .any(|s| matches!(s.kind(), "raise_statement" | "return_statement"))
-                            || named_children(b).into_iter().any(|s| {
+                            || python::named_children(b).into_iter().any(|s| {
                                 s.kind() == "expression_statement"
                                     && s.named_child(0).is_some_and(|c| {
                                         c.kind() == "call" && python::callee_name(c, self.src) == Some("abort")
@@ -1016,7 +1016,7 @@ impl<'s, 't> Analysis<'s, 't> {
                     }
                 }
                 "list_comprehension" | "generator_expression" | "set_comprehension" | "dictionary_comprehension" => {
-                    for clause in named_children(ancestor).into_iter().filter(|c| c.kind() == "for_in_clause") {
+                    for clause in python::named_children(ancestor).into_iter().filter(|c| c.kind() == "for_in_clause") {
                         let (Some(left), Some(right)) =
                             (clause.child_by_field_name("left"), clause.child_by_field_name("right"))
                         else {
@@ -1040,7 +1040,7 @@ impl<'s, 't> Analysis<'s, 't> {
             match python::callee_name(iterable, self.src) {
                 Some("range") => return true,
                 Some("enumerate") => {
-                    let first = named_children(left).into_iter().next();
+                    let first = python::named_children(left).into_iter().next();
                     if left.kind() != "identifier" && first.is_some_and(|f| self.text(f) == name) {
                         return true; // the index
                     }
@@ -1054,7 +1054,7 @@ impl<'s, 't> Analysis<'s, 't> {
                 Some(method @ ("items" | "keys" | "values")) => {
                     let Some(mapping) = python::receiver(iterable) else { return false };
                     // `for key, value in D.items()`: only the part bound to `name` matters.
-                    let pair = named_children(left);
+                    let pair = python::named_children(left);
                     let part = match method {
                         "keys" => Part::Keys,
                         "values" => Part::Values,
@@ -1096,7 +1096,7 @@ impl<'s, 't> Analysis<'s, 't> {
             _ => None,
         };
         let Some(literal) = literal else { return self.is_safe(mapping, depth) };
-        named_children(literal).into_iter().all(|pair| {
+        python::named_children(literal).into_iter().all(|pair| {
             if pair.kind() != "pair" {
                 return false; // `**other`
             }
@@ -1257,11 +1257,6 @@ fn is_constant_name(name: &str) -> bool {
         && trimmed.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
-    let mut cursor = node.walk();
-    node.named_children(&mut cursor).filter(|c| c.kind() != "comment").collect()
-}
-
 /// `", ".join(items)`.
 fn is_join_call(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
@@ -1270,7 +1265,7 @@ fn is_join_call(node: Node<'_>, src: &str) -> bool {
 
 /// The two values of `a if cond else b`.
 fn branches(node: Node<'_>) -> [Option<Node<'_>>; 2] {
-    let parts = named_children(node);
+    let parts = python::named_children(node);
     [parts.first().copied(), parts.get(2).copied()]
 }
 
@@ -1285,7 +1280,7 @@ fn operator<'s>(node: Node<'_>, src: &'s str) -> &'s str {
 /// Does the loop target `left` bind `name` (`for name in`, `for i, name in`)?
 fn binds(left: Node<'_>, name: &str, src: &str) -> bool {
     let is_name = |n: Node<'_>| n.kind() == "identifier" && src.get(n.byte_range()) == Some(name);
-    is_name(left) || named_children(left).into_iter().any(is_name)
+    is_name(left) || python::named_children(left).into_iter().any(is_name)
 }
 
 /// The operands of `a + b + c` (left-nested), left to right; iterative.
@@ -1312,9 +1307,9 @@ fn concat_operands<'t>(node: Node<'t>, src: &str) -> Vec<Node<'t>> {
 fn literal_content(node: Node<'_>, src: &str) -> String {
     let node = python::unparen(node);
     let mut out = String::new();
-    let strings = if node.kind() == "concatenated_string" { named_children(node) } else { vec![node] };
+    let strings = if node.kind() == "concatenated_string" { python::named_children(node) } else { vec![node] };
     for string in strings {
-        for child in named_children(string) {
+        for child in python::named_children(string) {
             if child.kind() == "string_content" {
                 out.push_str(src.get(child.byte_range()).unwrap_or(""));
             }
