@@ -385,3 +385,25 @@ fn github_format_has_one_annotation_per_finding() {
         assert!(!annotation.message.is_empty() && !annotation.message.contains('\n'));
     }
 }
+
+#[test]
+fn results_are_capped_at_githubs_limit_keeping_the_most_severe() {
+    // 25,003 warnings (SA102) and, last in report order, 2 errors (SA501).
+    let mut text = String::from("from sqlalchemy import text\n\n\ndef f(session, name):\n");
+    for _ in 0..25_003 {
+        text.push_str("    len(session.query(User).all())\n");
+    }
+    text.push_str("    session.execute(text(f\"SELECT * FROM t WHERE name = '{name}'\"))\n".repeat(2).as_str());
+    let dir = project(&[("big.py", &text)]);
+    let output = sqlalint(dir.path(), &["check", "--output-format", "sarif", "--select", "SA102,SA501"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("25005 findings exceed GitHub code scanning's limit of 25000"), "{stderr}");
+    let log: Value = serde_json::from_slice(&output.stdout).expect("SARIF is JSON");
+    assert_valid(&log);
+    let results = results(&log);
+    assert_eq!(results.len(), 25_000);
+    assert_eq!(results.iter().filter(|r| r["ruleId"] == "SA501").count(), 2, "errors are kept");
+    let note = str_at(run(&log), "/invocations/0/toolExecutionNotifications/0/message/text");
+    assert!(note.contains("the 25000 most severe are included"), "{note}");
+}

@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf, Prefix};
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
     ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Invocation, Location, Message, MultiformatMessageString,
-    PhysicalLocation, PropertyBag, Region, Replacement, ReportingConfiguration, ReportingDescriptor,
+    Notification, PhysicalLocation, PropertyBag, Region, Replacement, ReportingConfiguration, ReportingDescriptor,
     Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
@@ -28,6 +28,8 @@ const INFORMATION_URI: &str = "https://github.com/sqlalint/sqlalint";
 const SRCROOT: &str = "%SRCROOT%";
 /// GitHub's limit for `shortDescription`/`fullDescription` text, in characters.
 const MAX_DESCRIPTION: usize = 1024;
+/// GitHub code scanning rejects a run with more results than this.
+const MAX_RESULTS: usize = 25_000;
 
 pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportContext<'_>) -> io::Result<()> {
     let all = registry::all();
@@ -44,9 +46,30 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportCont
     }
     let rules: Vec<ReportingDescriptor> = rule_ids.iter().filter_map(|id| all.get(*id)).map(descriptor).collect();
 
-    let mut results = Vec::with_capacity(entries.len());
+    // Over GitHub's limit, keep the most severe findings (then report order) and say so,
+    // rather than produce a file the upload rejects.
+    let mut kept: Vec<usize> = (0..entries.len()).collect();
+    if kept.len() > MAX_RESULTS {
+        kept.sort_by_key(|&i| (severity_rank(entries[i].rule().severity), i));
+        kept.truncate(MAX_RESULTS);
+        kept.sort_unstable();
+    }
+    let mut notifications = Vec::new();
+    if kept.len() < entries.len() {
+        let text = format!(
+            "{} findings exceed GitHub code scanning's limit of {MAX_RESULTS} results per run: \
+             the {MAX_RESULTS} most severe are included; run another output format to see all",
+            entries.len()
+        );
+        eprintln!("sqlalint: warning: {text}");
+        notifications.push(
+            Notification::builder().message(Message::builder().text(text).build()).level(json!("warning")).build(),
+        );
+    }
+
+    let mut results = Vec::with_capacity(kept.len());
     let mut cached: Option<(*const CheckedFile, ArtifactLocation)> = None;
-    for entry in entries {
+    for entry in kept.iter().map(|&i| &entries[i]) {
         let artifact = match &cached {
             Some((file, artifact)) if std::ptr::eq(*file, entry.file) => artifact.clone(),
             _ => {
@@ -68,9 +91,15 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportCont
     let root = normalize(&crate::walk::absolute(ctx.root));
     let base_ids =
         BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(file_uri(&root, true)).build())]);
+    let succeeded = ctx.files_failed == 0;
+    let invocation = if notifications.is_empty() {
+        Invocation::builder().execution_successful(succeeded).build()
+    } else {
+        Invocation::builder().execution_successful(succeeded).tool_execution_notifications(notifications).build()
+    };
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
-        .invocations(vec![Invocation::builder().execution_successful(ctx.files_failed == 0).build()])
+        .invocations(vec![invocation])
         .original_uri_base_ids(base_ids)
         .column_kind("utf16CodeUnits")
         .results(results)
@@ -78,6 +107,15 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportCont
     let log = Sarif::builder().schema(SCHEMA_URL).version("2.1.0").runs(vec![run]).build();
     serde_json::to_writer_pretty(&mut *out, &log)?;
     writeln!(out)
+}
+
+/// Most severe first.
+fn severity_rank(severity: Severity) -> u8 {
+    match severity {
+        Severity::Error => 0,
+        Severity::Warning => 1,
+        Severity::Info => 2,
+    }
 }
 
 fn descriptor(rule: &Rule) -> ReportingDescriptor {
