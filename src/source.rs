@@ -4,6 +4,9 @@
 pub(crate) struct SourceFile {
     pub(crate) text: String,
     line_starts: Vec<usize>,
+    /// All ASCII (most files): a column is a byte distance, with no need to count characters
+    /// from the line start (which is quadratic on a huge one-line file with many findings).
+    ascii: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -18,7 +21,8 @@ impl SourceFile {
     pub(crate) fn new(text: String) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
-        SourceFile { text, line_starts }
+        let ascii = text.is_ascii();
+        SourceFile { text, line_starts, ascii }
     }
 
     /// 0-based line index of a byte offset.
@@ -45,14 +49,19 @@ impl SourceFile {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
         let prefix = &self.text[self.line_start(line)..offset];
-        Position { row: line + 1, column: prefix.chars().count() + 1 }
+        let column = if self.ascii { prefix.len() } else { prefix.chars().count() };
+        Position { row: line + 1, column: column + 1 }
     }
 
     /// 1-based column counted in UTF-16 code units (SARIF `columnKind: utf16CodeUnits`).
     pub(crate) fn utf16_column(&self, offset: usize) -> usize {
         let offset = self.clamp(offset);
         let line = self.line_index(offset);
-        self.text[self.line_start(line)..offset].encode_utf16().count() + 1
+        let prefix = &self.text[self.line_start(line)..offset];
+        if self.ascii {
+            return prefix.len() + 1;
+        }
+        prefix.encode_utf16().count() + 1
     }
 
     /// Largest char boundary at or below `offset`, so slicing never panics.
