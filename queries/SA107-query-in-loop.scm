@@ -72,8 +72,12 @@
     "query" "get" "get_one" "get_or_404" "scalars" "scalar" "execute" "exec" "first_or_404" "one_or_404"
     "first" "all" "one" "one_or_none" "count")) @call
 
-(attribute
-  object: (identifier) @_class
-  attribute: (identifier) @_query
-  (#eq? @_query "query")
-  (#match? @_class "^[A-Z]")) @call
+; Flask-SQLAlchemy `Model.query.<method>(...)`, matched from the call on it: rooted at
+; calls (like the pattern above) rather than at every attribute read in the file.
+(call
+  function: (attribute
+    object: (attribute
+      object: (identifier) @_class
+      attribute: (identifier) @_query
+      (#eq? @_query "query")
+      (#match? @_class "^[A-Z]")) @call))

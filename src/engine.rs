@@ -51,8 +51,9 @@ pub(crate) struct EngineError(pub(crate) String);
 
 pub(crate) struct Engine {
     query: Query,
-    /// Owning rule of each pattern; `None` for internal patterns.
-    pattern_rule: Vec<Option<RuleId>>,
+    /// Rules that own each pattern: usually one, several when rules share a pattern
+    /// (it is compiled once and its matches go to each), none for internal patterns.
+    pattern_rules: Vec<Vec<RuleId>>,
     comment_capture: Option<u32>,
     /// `root_kinds[kind_id]`: can a pattern start at a node of this kind? `None`
     /// when some pattern's root kinds are unknown: walk with the cursor alone.
@@ -79,7 +80,7 @@ impl Engine {
             source.push_str(rule.query_source);
             source.push('\n');
         }
-        let query = Query::new(&language(), &source).map_err(|err| {
+        let mut query = Query::new(&language(), &source).map_err(|err| {
             let file = sections
                 .iter()
                 .rev()
@@ -87,19 +88,36 @@ impl Engine {
                 .map_or("<internal>", |(_, id)| rules[*id].file);
             EngineError(format!("query {file} does not compile: {err}"))
         })?;
-        let pattern_rule = (0..query.pattern_count())
-            .map(|pattern| {
-                let start = query.start_byte_for_pattern(pattern);
-                sections.iter().rev().find(|(offset, _)| *offset <= start).map(|(_, id)| *id)
-            })
-            .collect();
+        // A pattern written identically by several rules (SA401–SA403 share their criteria
+        // patterns) runs once: every match of a pattern costs a structural match plus its
+        // predicates, on nodes as common as method calls.
+        let mut pattern_rules: Vec<Vec<RuleId>> = vec![Vec::new(); query.pattern_count()];
+        let mut first_with_text: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for pattern in 0..query.pattern_count() {
+            let start = query.start_byte_for_pattern(pattern);
+            let Some(rule) = sections.iter().rev().find(|(offset, _)| *offset <= start).map(|(_, id)| *id) else {
+                continue;
+            };
+            let text = source.get(start..query.end_byte_for_pattern(pattern)).unwrap_or("");
+            let key = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            match first_with_text.get(&key) {
+                Some(&first) if !key.is_empty() => {
+                    pattern_rules[first].push(rule);
+                    query.disable_pattern(pattern);
+                }
+                _ => {
+                    first_with_text.insert(key, pattern);
+                    pattern_rules[pattern].push(rule);
+                }
+            }
+        }
         let comment_capture = query.capture_index_for_name("sqlalint.comment");
         let root_kinds = if std::env::var_os("SQLALINT_QUERY_WALK").is_some_and(|v| v == "full") {
             None
         } else {
             pattern_root_kinds(&query, &source)
         };
-        Ok(Engine { query, pattern_rule, comment_capture, root_kinds })
+        Ok(Engine { query, pattern_rules, comment_capture, root_kinds })
     }
 
     /// Runs every enabled rule over one parsed file in a single cursor walk.
@@ -111,21 +129,25 @@ impl Engine {
         let names = self.query.capture_names();
         let text = file.text.as_bytes();
         let mut on_match = |m: &QueryMatch<'_, '_>| {
-            let Some(rule_id) = self.pattern_rule.get(m.pattern_index).copied().flatten() else {
+            let owners = self.pattern_rules.get(m.pattern_index).map_or(&[][..], Vec::as_slice);
+            if owners.is_empty() {
                 if let Some(capture) = m.captures().iter().find(|c| Some(c.index) == self.comment_capture) {
                     comments.push(capture.node.byte_range());
                 }
                 return;
-            };
-            if !enabled(rule_id) {
-                return;
             }
-            let Some(check) = rules[rule_id].check else {
-                return;
-            };
-            let found = Match { captures: m.captures().iter().map(|c| (c.index, c.node)).collect(), names };
-            checker.rule = rule_id;
-            check(&mut checker, &found);
+            let mut found: Option<Match<'_, '_>> = None;
+            for &rule_id in owners {
+                let Some(check) = rules[rule_id].check.filter(|_| enabled(rule_id)) else {
+                    continue;
+                };
+                let found = found.get_or_insert_with(|| Match {
+                    captures: m.captures().iter().map(|c| (c.index, c.node)).collect(),
+                    names,
+                });
+                checker.rule = rule_id;
+                check(&mut checker, found);
+            }
         };
         match &self.root_kinds {
             None => {
@@ -313,11 +335,32 @@ mod tests {
             }
         }
         let engine = Engine::new().expect("combined query compiles");
-        assert!(engine.pattern_rule.iter().filter(|r| r.is_some()).count() >= registry::all().len());
         // Every rule owns at least one pattern.
         for id in 0..registry::all().len() {
-            assert!(engine.pattern_rule.contains(&Some(id)), "{} has no pattern", registry::all()[id].code);
+            assert!(
+                engine.pattern_rules.iter().any(|r| r.contains(&id)),
+                "{} has no pattern",
+                registry::all()[id].code
+            );
         }
+    }
+
+    #[test]
+    fn identical_patterns_of_several_rules_run_once_for_each_rule() {
+        let engine = Engine::new().unwrap();
+        let code = |name: &str| registry::all().iter().position(|r| r.code == name).unwrap();
+        let (sa401, sa403) = (code("SA401"), code("SA403"));
+        // SA401 and SA403 write the same criteria patterns: one compiled pattern owned by both.
+        assert!(engine.pattern_rules.iter().any(|r| r.contains(&sa401) && r.contains(&sa403)));
+        let text = "session.query(User).filter(User.name is None, User.id in ids).all()\n";
+        let tree = parse(text).unwrap();
+        let file = SourceFile::new(text.into());
+        let found = engine.run(&file, &tree, &|_| true);
+        let rules: Vec<_> = found.diagnostics.iter().map(|d| registry::all()[d.rule].code.as_str()).collect();
+        assert!(rules.contains(&"SA401") && rules.contains(&"SA403"), "{rules:?}");
+        // Only the selected rule of a shared pattern runs.
+        let only_sa403 = engine.run(&file, &tree, &|id| id == sa403);
+        assert!(only_sa403.diagnostics.iter().all(|d| d.rule == sa403) && !only_sa403.diagnostics.is_empty());
     }
 
     #[test]

@@ -154,8 +154,24 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
             continue;
         }
         match node.kind() {
-            // Nested scopes have their own variables.
-            "function_definition" | "class_definition" | "lambda" => continue,
+            // Assignments are statements (or the right side of a chained one): descend only
+            // through statements, never into expressions, nested scopes or definitions — a scan
+            // of every node made this lookup the costliest step of the loop rules.
+            "module"
+            | "block"
+            | "expression_statement"
+            | "if_statement"
+            | "elif_clause"
+            | "else_clause"
+            | "for_statement"
+            | "while_statement"
+            | "try_statement"
+            | "except_clause"
+            | "except_group_clause"
+            | "finally_clause"
+            | "with_statement"
+            | "match_statement"
+            | "case_clause" => {}
             "assignment" => {
                 if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
                 {
@@ -169,7 +185,7 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
                     }
                 }
             }
-            _ => {}
+            _ => continue,
         }
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));

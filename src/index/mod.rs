@@ -166,19 +166,33 @@ pub(crate) struct FileFacts {
 }
 
 /// Loader options that load (or block) a relationship so that per-row access costs no query.
-const EAGER_OPTIONS: &[&str] =
-    &["joinedload(", "selectinload(", "subqueryload(", "contains_eager(", "raiseload(", "noload("];
+const EAGER_OPTIONS: &[&str] = &["joinedload", "selectinload", "subqueryload", "contains_eager", "raiseload", "noload"];
 
 /// Scans source text for `<option>(Model.rel` — a text scan rather than a tree walk, as it
 /// only ever makes rules more cautious: a false match can silence a finding, never add one.
+/// Two passes over the text (every option but one ends in `load(`), not one per option.
 pub(crate) fn eager_mentions(text: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for option in EAGER_OPTIONS {
-        let mut rest = text;
-        while let Some(at) = rest.find(option) {
-            rest = &rest[at + option.len()..];
-            let arg: String =
-                rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').collect();
+    for marker in ["load(", "contains_eager("] {
+        let mut from = 0;
+        while let Some(at) = text.get(from..).and_then(|rest| rest.find(marker)) {
+            let open = from + at + marker.len() - 1;
+            from = open + 1;
+            let head = &text[..open];
+            let word_start = head
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
+            // `ends_with`, as a plain search for `joinedload(` also finds `my_joinedload(`.
+            if !EAGER_OPTIONS.iter().any(|option| head[word_start..].ends_with(option)) {
+                continue;
+            }
+            let arg: String = text[from..]
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+                .collect();
             let mut parts = arg.rsplit('.');
             if let (Some(rel), Some(model)) = (parts.next(), parts.next()) {
                 if !rel.is_empty() && !model.is_empty() {
@@ -213,4 +227,21 @@ pub(crate) fn module_name(relative: &std::path::Path) -> String {
     }
     parts.retain(|p| p != "." && !p.is_empty());
     parts.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eager_mentions;
+
+    #[test]
+    fn eager_mentions_reads_every_option_and_qualified_spellings() {
+        let text = "q.options(joinedload(User.posts), orm.selectinload( Post.tags ))\n\
+                    contains_eager(A.b); my_subqueryload(C.d) raiseload('*') noload(E.f)\n\
+                    download(G.h) load(I.j) « joinedload(K.l) joinedload(m)";
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            eager_mentions(text),
+            pairs(&[("A", "b"), ("C", "d"), ("E", "f"), ("K", "l"), ("Post", "tags"), ("User", "posts")])
+        );
+    }
 }
