@@ -1132,7 +1132,11 @@ pub(crate) fn is_sqlalchemy_callee(node: Node<'_>, dotted: &str, names: &[&str],
 pub(crate) fn one_line(text: &str, max: usize) -> String {
     // Comments inside a multi-line expression are not part of it.
     let code: Vec<&str> = text.lines().map(strip_comment).collect();
-    let flat = code.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut flat = code.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    // Chains broken over lines (`users.update()\n    .where(...)`) read as one expression.
+    for (from, to) in [("( ", "("), (" )", ")"), (") .", ").")] {
+        flat = flat.replace(from, to);
+    }
     if flat.chars().count() <= max {
         flat
     } else {

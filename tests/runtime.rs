@@ -91,3 +91,8 @@ fn sa404_sa406_bulk_write_verdicts_hold_against_sqlite() {
 fn sa605_sa606_sa610_sa611_model_wiring_fails_to_configure_exactly_when_reported() {
     pytest(&repo().join("tests/runtime/test_model_wiring.py"));
 }
+
+#[test]
+fn sa608_nullable_mismatches_behave_as_reported_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa608_nullable_annotation_mismatch.py"));
+}

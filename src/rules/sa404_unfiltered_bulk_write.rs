@@ -91,8 +91,16 @@ fn executed_statement(checker: &mut Checker<'_>, execute: Node<'_>) {
     } else {
         String::new()
     };
-    let fix = match target {
-        Some(t) => format!("`.where(...)` on the statement, e.g. `{}(...).where({}.id == ...)`", sql.to_lowercase(), checker.text(t)),
+    // `users.delete()` on a Core table: its columns are `users.c.<name>`.
+    let fix = match target.map(|t| checker.text(t)) {
+        Some(t) if checker.text(built).starts_with(&format!("{t}.")) => {
+            format!("`.where(...)` on the statement, e.g. `{t}.{}().where({t}.c.id == ...)`", sql.to_lowercase())
+        }
+        Some(t) => {
+            // A lowercase target is a `Table` (`update(users)`), whose columns are `users.c.<name>`.
+            let columns = if t.starts_with(|c: char| c.is_lowercase()) { format!("{t}.c") } else { t.to_string() };
+            format!("`.where(...)` on the statement, e.g. `{}({t}).where({columns}.id == ...)`", sql.to_lowercase())
+        }
         None => "`.where(...)` on the statement".to_string(),
     };
     let executed = python::one_line(checker.text(execute), 80);

@@ -68,7 +68,10 @@ fn session_in_scope(node: Node<'_>, src: &str) -> String {
             return text.to_string();
         }
     }
-    "session".into()
+    // Flask-SQLAlchemy: the module's `db` handle carries the session.
+    let flask = python::visible_imports(node, src).iter().any(|i| i.local == "db")
+        || src.contains("db = SQLAlchemy(");
+    if flask { "db.session".into() } else { "session".into() }
 }
 
 fn article(kind: DmlKind) -> &'static str {
