@@ -1111,3 +1111,126 @@ pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> 
         (a, w) => a.or(w),
     }
 }
+
+// ---------------------------------------------------------------------------
+// SQLAlchemy names (added for SA404 / SA406 / SA609): is a bare or dotted callee
+// (`delete`, `sa.update`, `db.Column`) SQLAlchemy's own, judged from the imports
+// visible where it is used, so same-named functions of other libraries are skipped.
+// ---------------------------------------------------------------------------
+
+/// Top-level packages that export SQLAlchemy's constructors (SQLModel re-exports them;
+/// Flask-SQLAlchemy's `db` handle carries them as attributes).
+const SQLALCHEMY_PACKAGES: &[&str] = &["sqlalchemy", "sqlmodel", "flask_sqlalchemy"];
+
+/// Is the callee `dotted` (written at `node`) SQLAlchemy's `name`? A bare name must be imported
+/// from SQLAlchemy or SQLModel (by name or `*`); a dotted one must be read from `sa`,
+/// `sqlalchemy`, a Flask-SQLAlchemy `db`, or a name imported from those packages.
+pub(crate) fn is_sqlalchemy_callee(node: Node<'_>, dotted: &str, names: &[&str], src: &str) -> bool {
+    let (head, name) = match dotted.rsplit_once('.') {
+        Some((head, name)) => (Some(head), name),
+        None => (None, dotted),
+    };
+    let from_sqlalchemy = |module: &str| SQLALCHEMY_PACKAGES.contains(&module.split('.').next().unwrap_or(module));
+    let imports = visible_imports(node, src);
+    match head {
+        // `from sqlalchemy import delete` / `... import delete as sa_delete` / `... import *`.
+        None => imports.iter().any(|i| match i.name {
+            Some("*") => names.contains(&name) && from_sqlalchemy(i.module),
+            Some(imported) => i.local == name && names.contains(&imported) && from_sqlalchemy(i.module),
+            None => false,
+        }),
+        Some(head) => {
+            let root = head.split('.').next().unwrap_or(head);
+            names.contains(&name) && matches!(root, "db" | "sa" | "sqlalchemy")
+                || names.contains(&name)
+                    && imports.iter().any(|i| i.local == root && (from_sqlalchemy(i.module) || i.name == Some("db")))
+        }
+    }
+}
+
+/// Source text on one line for a message, cut to `max` characters with `...` when longer.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    // Comments inside a multi-line expression are not part of it.
+    let code: Vec<&str> = text.lines().map(strip_comment).collect();
+    let mut flat = code.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    // Chains broken over lines (`users.update()\n    .where(...)`) read as one expression.
+    for (from, to) in [("( ", "("), (" )", ")"), (") .", ").")] {
+        flat = flat.replace(from, to);
+    }
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        format!("{}...", flat.chars().take(max.saturating_sub(3)).collect::<String>())
+    }
+}
+
+/// Is `call` a `relationship(...)` (also `db.relationship`, `orm.relationship`, the legacy
+/// `relation`, SQLModel's `Relationship`)?
+pub(crate) fn is_relationship_call(call: Node<'_>, src: &str) -> bool {
+    matches!(callee_name(call, src), Some("relationship" | "relation" | "Relationship"))
+}
+
+/// Levenshtein distance, for "did you mean" suggestions between short names; `None` past `max`.
+pub(crate) fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > max || a.len() > 64 || b.len() > 64 {
+        return None;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(!ca.eq_ignore_ascii_case(cb));
+            current[j + 1] = (previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous.last().copied().filter(|d| *d <= max)
+}
+
+/// A line without its `# comment` (a `#` inside a string literal is kept).
+fn strip_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (at, c) in line.char_indices() {
+        match (quote, c) {
+            (Some(_), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), c) if c == q && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => return &line[..at],
+            _ => {}
+        }
+        escaped = false;
+    }
+    line
+}
+
+/// Does the code at `node` see an import of one of `packages` (`import alembic`,
+/// `from alembic import op`, `from sqlalchemy.testing import fixtures`)? Top-level package match.
+pub(crate) fn imports_package(node: Node<'_>, packages: &[&str], src: &str) -> bool {
+    visible_imports(node, src).iter().any(|i| {
+        let module = i.module.trim_start_matches('.');
+        packages.iter().any(|p| module == *p || module.starts_with(&format!("{p}.")))
+    })
+}
+
+/// Is `node` in an Alembic migration script (the module imports `alembic`)?
+pub(crate) fn in_migration(node: Node<'_>, src: &str) -> bool {
+    imports_package(node, &["alembic"], src)
+}
+
+/// Is `node` in test code: a module importing a test framework (`pytest`, `unittest`,
+/// `sqlalchemy.testing`), or a function or class named like a test or a fixture hook
+/// (`test_*`, `Test*`, `setUp`, `tearDown`, `setup_*`, `teardown_*`)?
+pub(crate) fn in_test_code(node: Node<'_>, src: &str) -> bool {
+    let named_like_test =
+        ancestors(node).filter(|a| matches!(a.kind(), "function_definition" | "class_definition")).any(|a| {
+            let name = a.child_by_field_name("name").and_then(|n| src.get(n.byte_range())).unwrap_or("");
+            let lower = name.to_ascii_lowercase();
+            lower.starts_with("test") || lower.starts_with("setup") || lower.starts_with("teardown")
+        });
+    named_like_test || imports_package(node, &["pytest", "unittest", "sqlalchemy.testing"], src)
+}

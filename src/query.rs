@@ -192,3 +192,98 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
     }
     best
 }
+
+/// Which DML statement a [`DmlStatement`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DmlKind {
+    Delete,
+    Update,
+    Insert,
+}
+
+impl DmlKind {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            DmlKind::Delete => "DELETE",
+            DmlKind::Update => "UPDATE",
+            DmlKind::Insert => "INSERT",
+        }
+    }
+}
+
+/// A Core / ORM DML statement under construction: `delete(User).where(...)`,
+/// `update(User).values(...)`, `insert(User).values(...)` (functions imported from
+/// SQLAlchemy or SQLModel, or `sa.delete(...)`), or the `Table` method forms
+/// `users.delete().where(...)` / `users.update().values(...)`, which are only taken as
+/// statements when a builder method follows them (`obj.delete()` alone is anybody's method).
+pub(crate) struct DmlStatement<'t> {
+    pub(crate) kind: DmlKind,
+    /// `User` in `delete(User)`; `users` in `users.delete()`.
+    pub(crate) target: Option<Node<'t>>,
+    /// A `.where()` / `.filter()` / `.filter_by()` link, or a `whereclause=` argument.
+    pub(crate) has_where: bool,
+}
+
+/// Builder methods of `Delete` / `Update` / `Insert`: each returns a new statement, executing nothing.
+const DML_BUILDERS: &[&str] = &[
+    "where",
+    "filter",
+    "filter_by",
+    "values",
+    "ordered_values",
+    "returning",
+    "return_defaults",
+    "execution_options",
+    "prefix_with",
+    "suffix_with",
+    "with_dialect_options",
+    "with_hint",
+    "inline",
+    "from_select",
+    "on_conflict_do_nothing",
+    "on_conflict_do_update",
+    "on_duplicate_key_update",
+    "correlate",
+    "correlate_except",
+    "params",
+];
+
+/// Reads `node` as a DML statement expression (no variables followed); `None` for anything
+/// else, including chains that go on to execute it (`stmt.execute()` of SQLAlchemy 1.x).
+pub(crate) fn dml_statement<'t>(node: Node<'t>, src: &'t str) -> Option<DmlStatement<'t>> {
+    let chain = python::chain(python::unparen(node), src);
+    let kind = |name: &str| match name {
+        "delete" => Some(DmlKind::Delete),
+        "update" => Some(DmlKind::Update),
+        "insert" => Some(DmlKind::Insert),
+        _ => None,
+    };
+    // The constructor: the first link, or (method form) the link right after a plain name chain.
+    let position = chain.links.iter().position(|l| l.call.is_some())?;
+    let link = chain.links.get(position)?;
+    let constructor = link.call?;
+    let dml = kind(link.name)?;
+    let rest = &chain.links[position + 1..];
+    if rest.iter().any(|l| l.call.is_none() || !DML_BUILDERS.contains(&l.name)) {
+        return None;
+    }
+    let function = constructor.child_by_field_name("function").map(python::unparen)?;
+    let dotted = python::dotted_name(function, src)?;
+    let module = dotted.split('.').next().unwrap_or_default();
+    let function_form = function.kind() == "identifier" || matches!(module, "sa" | "sqlalchemy" | "sqlmodel");
+    let (target, keyword_where) = if function_form {
+        if !python::is_sqlalchemy_callee(function, &dotted, &["delete", "update", "insert"], src) {
+            return None;
+        }
+        let first = python::positional_arguments(constructor).first().map(|n| python::unparen(*n));
+        (first, python::keyword_argument(constructor, "whereclause", src).is_some())
+    } else {
+        // `users.delete()` on a `Table`: no arguments, and a builder must follow.
+        if !python::arguments(constructor).is_empty() || rest.is_empty() {
+            return None;
+        }
+        (python::receiver(constructor), false)
+    };
+    let has_where = keyword_where || rest.iter().any(|l| matches!(l.name, "where" | "filter" | "filter_by"));
+    Some(DmlStatement { kind: dml, target, has_where })
+}

@@ -76,3 +76,23 @@ fn sa107_query_in_loop_fixtures_hold_under_real_sqlalchemy() {
 fn sa401_sa403_filter_operator_messages_hold_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa401_sa403_filter_operators.py"));
 }
+
+#[test]
+fn sa609_mutable_column_defaults_are_shared_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa609_mutable_column_default.py"));
+}
+
+#[test]
+fn sa404_sa406_bulk_write_verdicts_hold_against_sqlite() {
+    pytest(&repo().join("tests/runtime/test_sa404_sa406_bulk_writes.py"));
+}
+
+#[test]
+fn sa605_sa606_sa610_sa611_model_wiring_fails_to_configure_exactly_when_reported() {
+    pytest(&repo().join("tests/runtime/test_model_wiring.py"));
+}
+
+#[test]
+fn sa608_nullable_mismatches_behave_as_reported_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa608_nullable_annotation_mismatch.py"));
+}

@@ -10,6 +10,7 @@ use crate::python::{self, unparen};
 pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool) -> FileFacts {
     let mut facts =
         FileFacts { module: module.to_string(), eager_mentions: super::eager_mentions(src), ..FileFacts::default() };
+    facts.defined_names = super::defined_names(src);
     let mut statements = Vec::new();
     collect_module_statements(root, &mut statements);
     for statement in statements {
@@ -129,6 +130,14 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
     let (Some(left), Some(right)) = (expr.child_by_field_name("left"), expr.child_by_field_name("right")) else {
         return;
     };
+    // `User.addresses = relationship(...)`: an attribute added after the class body.
+    if left.kind() == "attribute" {
+        let object = left.child_by_field_name("object").filter(|o| o.kind() == "identifier");
+        if let (Some(object), Some(attr)) = (object, left.child_by_field_name("attribute")) {
+            facts.late_attributes.push((text(object, src).to_string(), text(attr, src).to_string()));
+        }
+        return;
+    }
     if left.kind() != "identifier" {
         return;
     }
@@ -143,6 +152,10 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
             _ => None,
         };
         if let Some(kind) = kind {
+            // `declarative_base(cls=Model)`, `SQLAlchemy(model_class=Base)`: models inherit from a class we may not see.
+            if ["cls", "model_class", "metaclass"].iter().any(|k| python::keyword_argument(right, k, src).is_some()) {
+                facts.opaque_bases.push(name.clone());
+            }
             facts.bases.push(BaseName { name, kind });
         } else if names.last() == Some(&"map_imperatively") || names.last() == Some(&"mapper") {
             imperative_mapping(right, src, facts);
@@ -174,6 +187,8 @@ fn imperative_mapping(call: Node<'_>, src: &str, facts: &mut FileFacts) {
         has_table: true,
         columns: Vec::new(),
         relationships: Vec::new(),
+        primary_key_elsewhere: false,
+        dynamic_body: false,
     };
     let properties = python::keyword_argument(call, "properties", src).or_else(|| args.get(2).copied());
     if let Some(dict) = properties.map(unparen).filter(|d| d.kind() == "dictionary") {
@@ -223,6 +238,8 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
         has_table: false,
         columns: Vec::new(),
         relationships: Vec::new(),
+        primary_key_elsewhere: false,
+        dynamic_body: false,
     };
     if decorators.iter().any(|d| d.starts_with("as_declarative") || d.ends_with(".as_declarative_base()")) {
         bases_out.push(BaseName { name: name.clone(), kind: BaseKind::Declarative });
@@ -266,6 +283,9 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
         match statement.kind() {
             "expression_statement" => class_attribute(statement, src, &mut facts),
             "decorated_definition" => declared_attr(statement, src, &mut facts),
+            "if_statement" | "for_statement" | "try_statement" | "with_statement" | "while_statement" => {
+                facts.dynamic_body = true;
+            }
             _ => {}
         }
     }
@@ -292,6 +312,11 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
             facts.has_table = true;
             return;
         }
+        "__table_args__" | "__mapper_args__" => {
+            let written = value.map_or("", |v| text(v, src));
+            facts.primary_key_elsewhere |= written.contains("PrimaryKeyConstraint") || written.contains("primary_key");
+            return;
+        }
         _ if name.starts_with("__") => return,
         _ => {}
     }
@@ -300,6 +325,7 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
             facts.relationships.push(relationship(name, annotation.as_deref(), call, src));
         }
         Some(call) if call.kind() == "call" && is_column_call(call, src) => {
+            facts.primary_key_elsewhere |= primary_key_unknown(call, src);
             facts.columns.push(column(name, call, src, line));
         }
         // `name: Mapped[int]` (2.0) or `name: str` (SQLModel), with no value or a plain default.
@@ -309,6 +335,9 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
                 return;
             }
             let plain_default = value.is_some();
+            // `id: Mapped[intpk]` with `intpk = Annotated[int, mapped_column(primary_key=True)]`:
+            // a type alias may carry the column's arguments, a primary key among them.
+            facts.primary_key_elsewhere |= annotation.starts_with("Mapped") && !has_plain_types(&annotation);
             facts.columns.push(Column {
                 name: name.to_string(),
                 primary_key: false,
@@ -321,6 +350,45 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
             });
         }
     }
+}
+
+/// Is an annotation made only of builtin and standard types (no alias that could be an `Annotated[...]`)?
+fn has_plain_types(annotation: &str) -> bool {
+    const PLAIN: &[&str] = &[
+        "Mapped",
+        "Optional",
+        "Union",
+        "None",
+        "int",
+        "str",
+        "bool",
+        "float",
+        "bytes",
+        "bytearray",
+        "datetime",
+        "date",
+        "time",
+        "timedelta",
+        "Decimal",
+        "decimal",
+        "UUID",
+        "uuid",
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "Dict",
+        "List",
+        "Set",
+        "Tuple",
+        "Any",
+        "typing",
+        "dt",
+    ];
+    annotation
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|token| !token.is_empty())
+        .all(|token| PLAIN.contains(&token))
 }
 
 /// `@declared_attr def posts(cls): return relationship("Post")` in mixins.
@@ -364,7 +432,26 @@ fn bool_kwarg(call: Node<'_>, name: &str, src: &str) -> Option<bool> {
     }
 }
 
+/// `primary_key=` given a value that is not a literal (`primary_key=is_pk`), here or in SQLModel's `sa_column=`.
+fn primary_key_unknown(call: Node<'_>, src: &str) -> bool {
+    let unknown = |c: Node<'_>| {
+        python::keyword_argument(c, "primary_key", src).is_some() && bool_kwarg(c, "primary_key", src).is_none()
+    };
+    let sa_column = python::keyword_argument(call, "sa_column", src).map(unparen).filter(|c| c.kind() == "call");
+    unknown(call) || sa_column.is_some_and(unknown)
+}
+
 fn column(name: &str, call: Node<'_>, src: &str, line: usize) -> Column {
+    // SQLModel: `Field(sa_column=Column(..., primary_key=True))` — the column says it all.
+    if let Some(inner) = python::keyword_argument(call, "sa_column", src).map(unparen) {
+        // One level only: `sa_column=` never nests in real code.
+        if inner.kind() == "call"
+            && is_column_call(inner, src)
+            && python::keyword_argument(inner, "sa_column", src).is_none()
+        {
+            return column(name, inner, src, line);
+        }
+    }
     let mut foreign_key = None;
     for arg in python::positional_arguments(call) {
         let arg = unparen(arg);
@@ -469,6 +556,14 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
         line: call.start_position().row + 1,
         secondary: python::keyword_argument(call, "secondary", src).is_some(),
         cascade,
+        join_configured: ["foreign_keys", "primaryjoin", "secondaryjoin", "sa_relationship_kwargs"]
+            .iter()
+            .any(|k| python::keyword_argument(call, k, src).is_some())
+            || python::arguments(call).iter().any(|a| a.kind() == "dictionary_splat"),
+        remote_side: python::keyword_argument(call, "remote_side", src).is_some()
+            || python::keyword_argument(call, "backref", src)
+                .map(unparen)
+                .is_some_and(|b| b.kind() == "call" && python::keyword_argument(b, "remote_side", src).is_some()),
     }
 }
 

@@ -20,6 +20,19 @@ pub(crate) struct Model {
     pub(crate) columns: Vec<Column>,
     /// Own, inherited and backref-created relationships.
     pub(crate) relationships: Vec<Relationship>,
+    /// Every base class resolved to a class in the project or a known declarative base: the
+    /// columns and relationships above are all the class has (bar late additions).
+    #[serde(skip)]
+    pub(crate) complete: bool,
+    /// The topmost mapped class of its inheritance hierarchy (itself when it has no mapped parent).
+    #[serde(skip)]
+    pub(crate) root: String,
+    /// `__table__ = Table(...)` or an imperative mapping: the table, not the class body, has the columns.
+    #[serde(skip)]
+    pub(crate) has_table: bool,
+    /// A primary key may be declared where the index does not read it (see `ClassFacts`).
+    #[serde(skip)]
+    pub(crate) primary_key_elsewhere: bool,
 }
 
 impl Model {
@@ -29,11 +42,19 @@ impl Model {
     pub(crate) fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+    /// Is `table` (as a foreign key names it) this model's table, or the class itself
+    /// (`ForeignKey(User.id)`)? Without a literal `__tablename__`, the name Flask-SQLAlchemy
+    /// (`user_account`) or SQLModel (`useraccount`) derive from the class is matched too.
+    pub(crate) fn is_table(&self, table: &str) -> bool {
+        match self.tablename.as_deref().filter(|t| !t.is_empty()) {
+            Some(name) => name == table || table == self.name,
+            None => table == self.name || table.replace('_', "").eq_ignore_ascii_case(&self.name) && !table.is_empty(),
+        }
+    }
+
     /// Columns of this model holding a foreign key to `to`'s table.
     pub(crate) fn foreign_keys_to<'m>(&'m self, to: &'m Model) -> impl Iterator<Item = &'m Column> + 'm {
-        self.columns
-            .iter()
-            .filter(move |c| c.referenced_table().is_some_and(|t| Some(t) == to.tablename.as_deref() || t == to.name))
+        self.columns.iter().filter(move |c| c.referenced_table().is_some_and(|t| to.is_table(t)))
     }
 }
 
@@ -45,6 +66,13 @@ pub(crate) struct ModelIndex {
     eager_mentions: std::collections::HashSet<(String, String)>,
     #[serde(skip)]
     by_name: HashMap<String, Vec<usize>>,
+    /// Class names defined anywhere in the project and every imported name: what a string
+    /// reference such as `relationship("User")` may resolve to beyond the mapped models.
+    #[serde(skip)]
+    known_names: std::collections::HashSet<String>,
+    /// `(Class, attribute)` assigned at module level after the class body.
+    #[serde(skip)]
+    late_attributes: std::collections::HashSet<(String, String)>,
 }
 
 /// A class and where it came from, during the merge.
@@ -128,8 +156,9 @@ impl ModelIndex {
                 if !declarative {
                     continue;
                 }
+                // A direct `DeclarativeBase` subclass is the base itself, never mapped, whatever it declares.
                 let base_like = class.is_abstract
-                    || (is_root && class.tablename.is_none() && class.columns.is_empty())
+                    || is_root
                     || files[entry.file]
                         .1
                         .bases
@@ -153,6 +182,10 @@ impl ModelIndex {
                 columns.retain(|c| !c.plain_default);
             }
             let facts = &files[entry.file];
+            let (complete, root) = ancestry(files, &entries, &lineage, id, &resolve_class);
+            let class = entry.class;
+            let parents = inherited_classes(&entries, id, &resolve_class);
+            let any_parent = |f: fn(&ClassFacts) -> bool| parents.iter().any(|p| f(entries[*p].class));
             index.models.push(Model {
                 name: entry.class.name.clone(),
                 module: facts.1.module.clone(),
@@ -161,10 +194,25 @@ impl ModelIndex {
                 tablename: entry.class.tablename.clone(),
                 columns,
                 relationships,
+                complete,
+                root: entries[root].class.name.clone(),
+                has_table: class.has_table || any_parent(|c| c.has_table),
+                primary_key_elsewhere: class.primary_key_elsewhere || any_parent(|c| c.primary_key_elsewhere),
             });
         }
         index.models.sort_by(|a, b| (&a.module, &a.name, a.line).cmp(&(&b.module, &b.name, b.line)));
         index.eager_mentions = files.iter().flat_map(|(_, f)| f.eager_mentions.iter().cloned()).collect();
+        index.known_names = files
+            .iter()
+            .flat_map(|(_, f)| {
+                f.defined_names.iter().cloned().chain(
+                    f.imports
+                        .iter()
+                        .flat_map(|i| [i.local.clone(), i.target.rsplit('.').next().unwrap_or(&i.target).to_string()]),
+                )
+            })
+            .collect();
+        index.late_attributes = files.iter().flat_map(|(_, f)| f.late_attributes.iter().cloned()).collect();
         index.reindex();
         index.infer_directions();
         index.add_backrefs();
@@ -222,8 +270,9 @@ impl ModelIndex {
         let mut additions: Vec<(usize, Relationship)> = Vec::new();
         for model in &self.models {
             for rel in &model.relationships {
-                let (Some(backref), Some(target)) = (&rel.backref, &rel.target) else { continue };
-                let Some(target_id) = self.unique(target) else { continue };
+                let Some(backref) = &rel.backref else { continue };
+                // Unique by name, or the one in the declaring module (duplicate names are common in big projects).
+                let Some(target_id) = self.target_id(model, rel) else { continue };
                 additions.push((
                     target_id,
                     Relationship {
@@ -244,6 +293,8 @@ impl ModelIndex {
                         secondary: rel.secondary,
                         backref_lazy: None,
                         cascade: None,
+                        join_configured: rel.join_configured,
+                        remote_side: rel.remote_side,
                     },
                 ));
             }
@@ -267,14 +318,18 @@ impl ModelIndex {
     /// The model a relationship points at: unique by name, else the one in the module that
     /// declares the relationship; ambiguous names resolve to nothing.
     pub(crate) fn target(&self, owner: &Model, rel: &Relationship) -> Option<&Model> {
+        self.target_id(owner, rel).and_then(|id| self.models.get(id))
+    }
+
+    fn target_id(&self, owner: &Model, rel: &Relationship) -> Option<usize> {
         let name = rel.target.as_deref()?;
         let ids = self.by_name.get(name)?;
         if let [only] = ids.as_slice() {
-            return self.models.get(*only);
+            return Some(*only);
         }
-        let mut same_module = ids.iter().map(|id| &self.models[*id]).filter(|m| m.module == owner.module);
+        let mut same_module = ids.iter().copied().filter(|id| self.models[*id].module == owner.module);
         match (same_module.next(), same_module.next()) {
-            (Some(model), None) => Some(model),
+            (Some(id), None) => Some(id),
             _ => None,
         }
     }
@@ -307,6 +362,21 @@ impl ModelIndex {
 
     pub(crate) fn get(&self, id: usize) -> Option<&Model> {
         self.models.get(id)
+    }
+
+    /// Mapped models named `name` (any module).
+    pub(crate) fn named(&self, name: &str) -> impl Iterator<Item = &Model> + '_ {
+        self.by_name.get(name).into_iter().flatten().filter_map(|id| self.models.get(*id))
+    }
+
+    /// Is `name` a class defined or a name imported anywhere in the project?
+    pub(crate) fn is_known_name(&self, name: &str) -> bool {
+        self.known_names.contains(name)
+    }
+
+    /// Is `class.attribute` assigned somewhere at module level, after the class body?
+    pub(crate) fn has_late_attribute(&self, class: &str, attribute: &str) -> bool {
+        self.late_attributes.contains(&(class.to_string(), attribute.to_string()))
     }
 }
 
@@ -379,6 +449,94 @@ fn resolve(
 pub(crate) fn qualifies(module: &str, name: &str, target: &str) -> bool {
     let full = if module.is_empty() { name.to_string() } else { format!("{module}.{name}") };
     full == target || full.ends_with(&format!(".{target}"))
+}
+
+/// Base names that end a class's ancestry without hiding attributes from the index.
+const KNOWN_ROOTS: &[&str] = &[
+    "DeclarativeBase",
+    "DeclarativeBaseNoMeta",
+    "SQLModel",
+    "MappedAsDataclass",
+    "AsyncAttrs",
+    "Generic",
+    "object",
+    "ABC",
+    "Protocol",
+    "@mapped",
+];
+
+/// Is every base of the class (transitively) known — a project class, a declarative base name
+/// that is not built on a custom class, or one of [`KNOWN_ROOTS`]? And the entry of its
+/// topmost mapped ancestor.
+fn ancestry(
+    files: &[(PathBuf, FileFacts)],
+    entries: &[Entry<'_>],
+    lineage: &[Lineage],
+    id: usize,
+    resolve_class: &impl Fn(usize, &str) -> Option<usize>,
+) -> (bool, usize) {
+    let mut complete = true;
+    let mut queue = vec![id];
+    let mut seen = vec![id];
+    while let Some(current) = queue.pop() {
+        let entry = &entries[current];
+        complete &= !entry.class.dynamic_body;
+        for base in &entry.class.bases {
+            let last = base.rsplit('.').next().unwrap_or(base);
+            if KNOWN_ROOTS.contains(&last) {
+                continue;
+            }
+            if let Some(parent) = resolve_class(entry.file, base) {
+                if !seen.contains(&parent) && seen.len() < 256 {
+                    seen.push(parent);
+                    queue.push(parent);
+                }
+            } else if is_declarative_name(files, entry.file, base) {
+                let handle = if last == "Model" { base.rsplit('.').nth(1).unwrap_or(last) } else { last };
+                complete &= !files.iter().any(|(_, f)| f.opaque_bases.iter().any(|b| b == handle));
+            } else {
+                complete = false;
+            }
+        }
+    }
+    // The topmost mapped ancestor: follow mapped parents up.
+    let mut root = id;
+    for _ in 0..256 {
+        let entry = &entries[root];
+        let parent = entry
+            .class
+            .bases
+            .iter()
+            .filter_map(|b| resolve_class(entry.file, b))
+            .find(|p| *p != root && lineage[*p] == Lineage::Mapped);
+        match parent {
+            Some(parent) => root = parent,
+            None => break,
+        }
+    }
+    (complete, root)
+}
+
+/// Every class a class inherits from (transitively, resolvable ones only), itself excluded.
+fn inherited_classes(
+    entries: &[Entry<'_>],
+    id: usize,
+    resolve_class: &impl Fn(usize, &str) -> Option<usize>,
+) -> Vec<usize> {
+    let mut queue = vec![id];
+    let mut seen = vec![id];
+    while let Some(current) = queue.pop() {
+        for base in &entries[current].class.bases {
+            if let Some(parent) = resolve_class(entries[current].file, base) {
+                if !seen.contains(&parent) && seen.len() < 256 {
+                    seen.push(parent);
+                    queue.push(parent);
+                }
+            }
+        }
+    }
+    seen.remove(0);
+    seen
 }
 
 fn descends_from_sqlmodel(

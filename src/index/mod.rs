@@ -107,6 +107,13 @@ pub(crate) struct Relationship {
     /// `cascade=` as written: the literal string's value (`"all, delete-orphan"`), or the source
     /// text of any other expression; `None` when not given (the default `"save-update, merge"`).
     pub(crate) cascade: Option<String>,
+    /// The join is spelled out (`foreign_keys=`, `primaryjoin=`, `secondaryjoin=`, SQLModel's
+    /// `sa_relationship_kwargs`, or `**kwargs` that may carry them).
+    #[serde(skip)]
+    pub(crate) join_configured: bool,
+    /// `remote_side=` given (here or in `backref(..., remote_side=...)`).
+    #[serde(skip)]
+    pub(crate) remote_side: bool,
 }
 
 /// A class as seen in one file, before we know whether it is mapped.
@@ -124,6 +131,13 @@ pub(crate) struct ClassFacts {
     pub(crate) has_table: bool,
     pub(crate) columns: Vec<Column>,
     pub(crate) relationships: Vec<Relationship>,
+    /// A primary key may be declared outside the columns read: `__table_args__` /
+    /// `__mapper_args__` naming one, or a column whose `primary_key=` is not a literal.
+    #[serde(skip)]
+    pub(crate) primary_key_elsewhere: bool,
+    /// The body defines attributes in `if` / `for` / `try` / `with` blocks, which the index does not read.
+    #[serde(skip)]
+    pub(crate) dynamic_body: bool,
 }
 
 /// `from a.b import C as D` → local `D` means `a.b.C`.
@@ -163,6 +177,41 @@ pub(crate) struct FileFacts {
     /// `(Model, relationship)` pairs named in a loader option anywhere in the file
     /// (`selectinload(User.posts)`): somewhere the project loads them eagerly.
     pub(crate) eager_mentions: Vec<(String, String)>,
+    /// Every class name defined anywhere in the file (nested and function-local classes too,
+    /// and `type("Name", ...)`), found by a text scan: names a string reference may resolve to.
+    #[serde(skip)]
+    pub(crate) defined_names: Vec<String>,
+    /// `(Class, attribute)` for module-level `Class.attribute = ...` (attributes added after the class body).
+    #[serde(skip)]
+    pub(crate) late_attributes: Vec<(String, String)>,
+    /// Declarative bases built with a custom class (`declarative_base(cls=Model)`,
+    /// `SQLAlchemy(model_class=Base)`): their models inherit attributes the index does not see.
+    #[serde(skip)]
+    pub(crate) opaque_bases: Vec<String>,
+}
+
+/// Class names a file defines anywhere, by a text scan (`class Name` at the start of a line,
+/// `type("Name", ...)`): a false match only makes rules more cautious.
+pub(crate) fn defined_names(text: &str) -> Vec<String> {
+    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
+    let mut names: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix("class ") {
+            names.push(ident(rest.trim_start()));
+        }
+    }
+    let mut rest = text;
+    while let Some(at) = rest.find("type(") {
+        rest = &rest[at + 5..];
+        let trimmed = rest.trim_start();
+        if let Some(quoted) = trimmed.strip_prefix('"').or_else(|| trimmed.strip_prefix('\'')) {
+            names.push(ident(quoted));
+        }
+    }
+    names.retain(|n| !n.is_empty());
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Loader options that load (or block) a relationship so that per-row access costs no query.
