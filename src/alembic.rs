@@ -9,7 +9,7 @@
 //! `revision = "..."` and `down_revision = ...` assignments and a module-level
 //! `def upgrade()`. No other Python file has that shape, so the folder it lives in
 //! (`alembic/versions`, `migrations/versions`, `<pkg>/db/versions`, ...) does not matter.
-use sqlparser::ast::Statement;
+use sqlparser::ast::{FromTable, Statement, TableFactor};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
@@ -325,6 +325,31 @@ pub(crate) fn created_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
     out
 }
 
+/// Tables emptied by literal `DELETE FROM t` (without `WHERE`) or `TRUNCATE t` in `op.execute()`:
+/// constraints added to them afterwards meet no existing row.
+pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in ops.iter().filter(|op| op.name == "execute") {
+        for statement in literal_sql(op.call, src).and_then(|sql| parse_sql(&sql)).unwrap_or_default() {
+            match statement {
+                Statement::Delete(delete) if delete.selection.is_none() && delete.using.is_none() => {
+                    let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
+                    for table in from {
+                        if let TableFactor::Table { name, .. } = &table.relation {
+                            out.push(table_key(&name.to_string()));
+                        }
+                    }
+                }
+                Statement::Truncate(truncate) => {
+                    out.extend(truncate.table_names.iter().map(|t| table_key(&t.name.to_string())));
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +394,10 @@ def downgrade():
         assert_eq!(add.callee(REVISION), "batch_op.add_column");
         assert!(ops[4].autocommit && !add.autocommit && ops[4].flag("postgresql_concurrently", REVISION));
         assert_eq!(created_tables(&ops, REVISION), ["new", "raw_t"]);
+        let src = "def upgrade():\n    op.execute('delete from a; DELETE FROM b WHERE x; TRUNCATE c, public.d')\n";
+        let tree = parse(src);
+        let ops = op_calls(python::named_children(tree.root_node())[0], src);
+        assert_eq!(emptied_tables(&ops, src), ["a", "c", "d"]);
         assert!(migration(
             parse("revision = 1\ndef upgrade(): pass\n").root_node(),
             "revision = 1\ndef upgrade(): pass\n"

@@ -67,21 +67,24 @@ fn does_nothing(function: tree_sitter::Node<'_>) -> bool {
 
 fn changes_schema(op: &OpCall<'_>, src: &str) -> bool {
     if op.name == "execute" {
-        // Literal DDL only; data changes and unreadable SQL do not count.
-        let statements = alembic::literal_sql(op.call, src).and_then(|sql| alembic::parse_sql(&sql));
-        return statements.is_some_and(|s| {
-            s.iter().any(|s| {
-                matches!(
-                    s,
-                    Statement::CreateTable(_)
-                        | Statement::CreateIndex(_)
-                        | Statement::AlterTable(_)
-                        | Statement::AlterIndex { .. }
-                        | Statement::Drop { .. }
-                        | Statement::CreateView(_)
-                        | Statement::RenameTable(_)
-                )
-            })
+        // Literal DDL only; data changes, unreadable SQL and scratch temporary tables do not count.
+        let Some(statements) = alembic::literal_sql(op.call, src).and_then(|sql| alembic::parse_sql(&sql)) else {
+            return false;
+        };
+        let mut temporary: Vec<String> = Vec::new();
+        return statements.iter().any(|s| match s {
+            Statement::CreateTable(create) if create.temporary => {
+                temporary.push(create.name.to_string());
+                false
+            }
+            Statement::CreateIndex(index) => !temporary.contains(&index.table_name.to_string()),
+            Statement::Drop { names, .. } => !names.iter().all(|n| temporary.contains(&n.to_string())),
+            Statement::CreateTable(_)
+            | Statement::AlterTable(_)
+            | Statement::AlterIndex { .. }
+            | Statement::CreateView(_)
+            | Statement::RenameTable(_) => true,
+            _ => false,
         });
     }
     SCHEMA_OPS.contains(&op.name)

@@ -17,7 +17,9 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let calls = alembic::calls(migration.upgrade);
     for (index, op) in ops.iter().enumerate() {
         let Some(table) = op.table(0, src) else { continue };
-        if created.contains(&alembic::table_key(&table)) {
+        let key = alembic::table_key(&table);
+        // New or emptied tables have no rows for the constraint to fail on.
+        if created.contains(&key) || alembic::emptied_tables(&ops[..index], src).contains(&key) {
             continue;
         }
         match op.name {
@@ -116,7 +118,11 @@ fn backfilled_before(calls: &[Node<'_>], offset: usize, helpers: &[&str], src: &
                 statements.iter().any(|s| matches!(s, Statement::Update(_) | Statement::Insert(_) | Statement::Merge(_)))
             })
         }
-        Some("update" | "bulk_update_mappings" | "bulk_save_objects" | "merge" | "add" | "add_all" | "flush") => true,
+        // ORM data migrations: rows changed, deleted or written through a session.
+        Some(
+            "update" | "bulk_update_mappings" | "bulk_save_objects" | "merge" | "add" | "add_all" | "flush" | "commit"
+            | "delete",
+        ) => true,
         Some(name) => python::receiver(*call).is_none() && helpers.contains(&name),
         None => false,
     })

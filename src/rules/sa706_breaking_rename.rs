@@ -18,7 +18,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(migration) = alembic::migration(module, src) else { return };
     let ops = alembic::op_calls(migration.upgrade, src);
     let created = alembic::created_tables(&ops, src);
-    for op in &ops {
+    for (index, op) in ops.iter().enumerate() {
         let literal = |node: Option<tree_sitter::Node<'_>>| node.and_then(|n| alembic::string_value(n, src));
         let renames: Vec<Rename> = match op.name {
             "rename_table" if op.batch.is_none() => {
@@ -46,7 +46,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
             _ => continue,
         };
         for Rename { table, column, new } in renames {
-            if created.contains(&alembic::table_key(&table)) {
+            // New tables and columns are not used by running code yet.
+            if created.contains(&alembic::table_key(&table))
+                || column.as_deref().is_some_and(|c| added_earlier(&ops[..index], &table, c, src))
+            {
                 continue;
             }
             let (what, model) = match &column {
@@ -96,4 +99,14 @@ fn raw_renames(statement: &Statement) -> Vec<Rename> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The column was added earlier in this `upgrade()` (`add_column` on the same table).
+fn added_earlier(earlier: &[alembic::OpCall<'_>], table: &str, column: &str, src: &str) -> bool {
+    earlier.iter().filter(|op| op.name == "add_column" && op.table(0, src).as_deref() == Some(table)).any(|op| {
+        op.argument(1, 0, "column", src)
+            .map(python::unparen)
+            .and_then(|c| python::positional_arguments(c).first().and_then(|n| alembic::string_value(*n, src)))
+            .is_some_and(|name| name == column)
+    })
 }
