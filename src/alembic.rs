@@ -350,6 +350,70 @@ pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
     out
 }
 
+/// What a revision module declares about its place in the revision graph (SA705), with the
+/// byte ranges of the declaring lines. Owned, so it can travel into the project index.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RevisionFacts {
+    /// `revision = "..."`; `None` when not a literal string.
+    pub(crate) revision: Option<String>,
+    pub(crate) revision_range: std::ops::Range<usize>,
+    /// `down_revision`: `Some(vec![])` for a root (`None`), `None` when not literal.
+    pub(crate) down: Option<Vec<String>>,
+    pub(crate) down_range: std::ops::Range<usize>,
+    pub(crate) branch_labels: Vec<String>,
+    /// `depends_on`: revision ids, partial ids or branch labels.
+    pub(crate) depends_on: Vec<String>,
+    pub(crate) depends_range: Option<std::ops::Range<usize>>,
+}
+
+/// The revision facts of a revision module (see [`migration`] for how one is recognised).
+pub(crate) fn revision_facts(module: Node<'_>, src: &str) -> Option<RevisionFacts> {
+    migration(module, src)?;
+    let mut facts = RevisionFacts::default();
+    for child in python::named_children(module) {
+        let Some(assignment) =
+            child.named_child(0).filter(|a| child.kind() == "expression_statement" && a.kind() == "assignment")
+        else {
+            continue;
+        };
+        let (Some(left), Some(right)) =
+            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+        else {
+            continue;
+        };
+        let range = child.byte_range();
+        match src.get(left.byte_range()) {
+            Some("revision") => {
+                facts.revision = string_value(right, src);
+                facts.revision_range = range;
+            }
+            Some("down_revision") => {
+                facts.down = string_list(right, src);
+                facts.down_range = range;
+            }
+            Some("branch_labels") => facts.branch_labels = string_list(right, src).unwrap_or_default(),
+            Some("depends_on") => {
+                facts.depends_on = string_list(right, src).unwrap_or_default();
+                facts.depends_range = Some(range);
+            }
+            _ => {}
+        }
+    }
+    Some(facts)
+}
+
+/// `None` → `[]`, `"a"` → `["a"]`, `("a", "b")` / `["a", "b"]` → both; `None` if not literal.
+fn string_list(node: Node<'_>, src: &str) -> Option<Vec<String>> {
+    let node = python::unparen(node);
+    match node.kind() {
+        "none" => Some(Vec::new()),
+        "tuple" | "list" | "expression_list" => {
+            python::named_children(node).into_iter().map(|n| string_value(n, src)).collect()
+        }
+        _ => string_value(node, src).map(|s| vec![s]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

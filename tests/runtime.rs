@@ -81,3 +81,8 @@ fn sa401_sa403_filter_operator_messages_hold_under_real_sqlalchemy() {
 fn sa702_flagged_revisions_fail_under_real_alembic() {
     pytest(&repo().join("tests/runtime/test_sa702_not_null_without_default.py"));
 }
+
+#[test]
+fn sa705_revision_graph_verdicts_match_alembics_loader() {
+    pytest(&repo().join("tests/runtime/test_sa705_revision_graph.py"));
+}

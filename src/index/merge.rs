@@ -37,9 +37,20 @@ impl Model {
     }
 }
 
+/// An Alembic revision file of the project (for the revision-graph rule, SA705).
+#[derive(Debug, Clone)]
+pub(crate) struct RevisionEntry {
+    pub(crate) path: PathBuf,
+    pub(crate) module: String,
+    pub(crate) facts: crate::alembic::RevisionFacts,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct ModelIndex {
     pub(crate) models: Vec<Model>,
+    /// Every Alembic revision file of the project.
+    #[serde(skip)]
+    pub(crate) revisions: Vec<RevisionEntry>,
     /// `(Model, relationship)` pairs some loader option in the project names.
     #[serde(skip)]
     eager_mentions: std::collections::HashSet<(String, String)>,
@@ -165,6 +176,12 @@ impl ModelIndex {
         }
         index.models.sort_by(|a, b| (&a.module, &a.name, a.line).cmp(&(&b.module, &b.name, b.line)));
         index.eager_mentions = files.iter().flat_map(|(_, f)| f.eager_mentions.iter().cloned()).collect();
+        index.revisions = files
+            .iter()
+            .filter_map(|(path, f)| {
+                Some(RevisionEntry { path: path.clone(), module: f.module.clone(), facts: f.revision.clone()? })
+            })
+            .collect();
         index.reindex();
         index.infer_directions();
         index.add_backrefs();

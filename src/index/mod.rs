@@ -163,6 +163,9 @@ pub(crate) struct FileFacts {
     /// `(Model, relationship)` pairs named in a loader option anywhere in the file
     /// (`selectinload(User.posts)`): somewhere the project loads them eagerly.
     pub(crate) eager_mentions: Vec<(String, String)>,
+    /// An Alembic revision module's place in the revision graph (SA705).
+    #[serde(skip)]
+    pub(crate) revision: Option<crate::alembic::RevisionFacts>,
 }
 
 /// Loader options that load (or block) a relationship so that per-row access costs no query.
