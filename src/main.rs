@@ -3,6 +3,7 @@
 //! Data flows one way: walk (`walk`) → read and parse (`lint`, `engine`) →
 //! rule checks (`rules`, one combined query) → diagnostics → suppression and
 //! selection → sort → report (`report`).
+mod alembic;
 mod check;
 mod checker;
 mod cli;

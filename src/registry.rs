@@ -273,12 +273,20 @@ mod tests {
             let texts: Vec<String> = if file.is_file() {
                 vec![std::fs::read_to_string(&file).unwrap_or_default()]
             } else {
-                std::fs::read_dir(&folder)
-                    .unwrap_or_else(|_| panic!("missing fixture {} or {}/", file.display(), folder.display()))
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "py"))
-                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                    .collect()
+                assert!(folder.is_dir(), "missing fixture {} or {}/", file.display(), folder.display());
+                // Nested folders too: migration fixtures keep revisions in `<env>/versions/`.
+                let mut texts = Vec::new();
+                let mut dirs = vec![folder];
+                while let Some(dir) = dirs.pop() {
+                    for path in std::fs::read_dir(&dir).into_iter().flatten().filter_map(|e| e.ok()).map(|e| e.path()) {
+                        if path.is_dir() {
+                            dirs.push(path);
+                        } else if path.extension().is_some_and(|x| x == "py") {
+                            texts.push(std::fs::read_to_string(&path).unwrap_or_default());
+                        }
+                    }
+                }
+                texts
             };
             let marker = format!("# expect: {}", rule.code);
             assert!(texts.iter().any(|t| t.contains(&marker)), "{} fixture has no positive", rule.code);

@@ -96,3 +96,13 @@ fn sa605_sa606_sa610_sa611_model_wiring_fails_to_configure_exactly_when_reported
 fn sa608_nullable_mismatches_behave_as_reported_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa608_nullable_annotation_mismatch.py"));
 }
+
+#[test]
+fn sa702_flagged_revisions_fail_under_real_alembic() {
+    pytest(&repo().join("tests/runtime/test_sa702_not_null_without_default.py"));
+}
+
+#[test]
+fn sa705_revision_graph_verdicts_match_alembics_loader() {
+    pytest(&repo().join("tests/runtime/test_sa705_revision_graph.py"));
+}

@@ -8,8 +8,12 @@ use super::{BaseKind, BaseName, ClassFacts, Column, FileFacts, Import, LoadStrat
 use crate::python::{self, unparen};
 
 pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool) -> FileFacts {
-    let mut facts =
-        FileFacts { module: module.to_string(), eager_mentions: super::eager_mentions(src), ..FileFacts::default() };
+    let mut facts = FileFacts {
+        module: module.to_string(),
+        eager_mentions: super::eager_mentions(src),
+        revision: crate::alembic::revision_facts(root, src),
+        ..FileFacts::default()
+    };
     facts.defined_names = super::defined_names(src);
     let mut statements = Vec::new();
     collect_module_statements(root, &mut statements);

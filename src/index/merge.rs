@@ -58,9 +58,20 @@ impl Model {
     }
 }
 
+/// An Alembic revision file of the project (for the revision-graph rule, SA705).
+#[derive(Debug, Clone)]
+pub(crate) struct RevisionEntry {
+    pub(crate) path: PathBuf,
+    pub(crate) module: String,
+    pub(crate) facts: crate::alembic::RevisionFacts,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct ModelIndex {
     pub(crate) models: Vec<Model>,
+    /// Every Alembic revision file of the project.
+    #[serde(skip)]
+    pub(crate) revisions: Vec<RevisionEntry>,
     /// `(Model, relationship)` pairs some loader option in the project names.
     #[serde(skip)]
     eager_mentions: std::collections::HashSet<(String, String)>,
@@ -213,6 +224,12 @@ impl ModelIndex {
             })
             .collect();
         index.late_attributes = files.iter().flat_map(|(_, f)| f.late_attributes.iter().cloned()).collect();
+        index.revisions = files
+            .iter()
+            .filter_map(|(path, f)| {
+                Some(RevisionEntry { path: path.clone(), module: f.module.clone(), facts: f.revision.clone()? })
+            })
+            .collect();
         index.reindex();
         index.infer_directions();
         index.add_backrefs();

@@ -188,6 +188,9 @@ pub(crate) struct FileFacts {
     /// `SQLAlchemy(model_class=Base)`): their models inherit attributes the index does not see.
     #[serde(skip)]
     pub(crate) opaque_bases: Vec<String>,
+    /// An Alembic revision module's place in the revision graph (SA705).
+    #[serde(skip)]
+    pub(crate) revision: Option<crate::alembic::RevisionFacts>,
 }
 
 /// Class names a file defines anywhere, by a text scan (`class Name` at the start of a line,

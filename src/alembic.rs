@@ -1,0 +1,491 @@
+//! Alembic migration files, shared by the SA7xx rules: recognising a revision
+//! module by its content, the operations its `upgrade()` / `downgrade()` run
+//! (`op.*`, and `batch_op.*` inside `with op.batch_alter_table(...) as batch_op`),
+//! whether an operation sits in `with op.get_context().autocommit_block():`, and
+//! the statements of literal SQL given to `op.execute()`, read with `sqlparser`'s
+//! PostgreSQL dialect (SQL it cannot read is skipped, never guessed at).
+//!
+//! A revision module is recognised by what Alembic itself needs of one: module-level
+//! `revision = "..."` and `down_revision = ...` assignments and a module-level
+//! `def upgrade()`. No other Python file has that shape, so the folder it lives in
+//! (`alembic/versions`, `migrations/versions`, `<pkg>/db/versions`, ...) does not matter.
+use sqlparser::ast::{FromTable, Statement, TableFactor};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, Tokenizer};
+use tree_sitter::Node;
+
+use crate::python;
+
+/// A revision module's migration functions.
+pub(crate) struct Migration<'t> {
+    pub(crate) upgrade: Node<'t>,
+    pub(crate) downgrade: Option<Node<'t>>,
+}
+
+/// The module is an Alembic revision: `revision`, `down_revision` and `def upgrade` at module level.
+pub(crate) fn migration<'t>(module: Node<'t>, src: &str) -> Option<Migration<'t>> {
+    let (mut revision, mut down_revision) = (false, false);
+    let (mut upgrade, mut downgrade) = (None, None);
+    for child in python::named_children(module) {
+        match child.kind() {
+            "expression_statement" => {
+                let Some(assignment) = child.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+                match assignment.child_by_field_name("left").and_then(|l| src.get(l.byte_range())) {
+                    Some("revision") => revision = true,
+                    Some("down_revision") => down_revision = true,
+                    _ => {}
+                }
+            }
+            "function_definition" => match function_name(child, src) {
+                Some("upgrade") => upgrade = Some(child),
+                Some("downgrade") => downgrade = Some(child),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    (revision && down_revision).then_some(Migration { upgrade: upgrade?, downgrade })
+}
+
+pub(crate) fn function_name<'s>(function: Node<'_>, src: &'s str) -> Option<&'s str> {
+    src.get(function.child_by_field_name("name")?.byte_range())
+}
+
+/// `def upgrade()`: the range from `def` to the end of the name, where findings on a whole function go.
+pub(crate) fn def_range(function: Node<'_>) -> std::ops::Range<usize> {
+    let end = function.child_by_field_name("name").map_or(function.start_byte(), |n| n.end_byte());
+    function.start_byte()..end
+}
+
+/// One Alembic operation call: `op.add_column(...)` or `batch_op.add_column(...)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpCall<'t> {
+    pub(crate) call: Node<'t>,
+    /// The operation: `add_column`, `execute`, ...
+    pub(crate) name: &'t str,
+    /// For `batch_op.*`: the `op.batch_alter_table(...)` call that gives the table.
+    pub(crate) batch: Option<Node<'t>>,
+    /// Inside `with op.get_context().autocommit_block():`.
+    pub(crate) autocommit: bool,
+}
+
+impl<'t> OpCall<'t> {
+    /// The argument at `position` of the `op.` form (or keyword `keyword`). Batch operations
+    /// take no table argument, so positions after the table's (`table_position`) shift left.
+    pub(crate) fn argument(
+        &self,
+        position: usize,
+        table_position: usize,
+        keyword: &str,
+        src: &str,
+    ) -> Option<Node<'t>> {
+        if let Some(value) = python::keyword_argument(self.call, keyword, src) {
+            return Some(value);
+        }
+        let position = match self.batch {
+            Some(_) if position == table_position => return None,
+            Some(_) if position > table_position => position - 1,
+            _ => position,
+        };
+        python::positional_arguments(self.call).get(position).copied()
+    }
+
+    /// The table operated on, as a literal name: the batch's table, or the `op.` form's argument.
+    pub(crate) fn table(&self, table_position: usize, src: &str) -> Option<String> {
+        let node = match self.batch {
+            Some(batch) => python::keyword_argument(batch, "table_name", src)
+                .or_else(|| python::positional_arguments(batch).first().copied())?,
+            None => self
+                .argument(table_position, usize::MAX, "table_name", src)
+                .or_else(|| python::keyword_argument(self.call, "old_table_name", src))?,
+        };
+        string_value(node, src)
+    }
+
+    /// `op.add_column` or `batch_op.add_column`, as written, for messages.
+    pub(crate) fn callee(&self, src: &'t str) -> &'t str {
+        self.call.child_by_field_name("function").and_then(|f| src.get(f.byte_range())).unwrap_or(self.name)
+    }
+
+    /// A keyword argument's literal value is `True`.
+    pub(crate) fn flag(&self, keyword: &str, src: &str) -> bool {
+        python::keyword_argument(self.call, keyword, src).is_some_and(|v| src.get(v.byte_range()) == Some("True"))
+    }
+}
+
+/// Every Alembic operation call in a migration function, in source order. Nested function
+/// and class definitions are skipped: they run only if called.
+pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> {
+    let mut out = Vec::new();
+    let Some(body) = function.child_by_field_name("body") else { return out };
+    // (node, batch tables bound by enclosing `with` statements, inside autocommit_block)
+    type Batches<'t> = Vec<(&'t str, Node<'t>)>;
+    let mut stack: Vec<(Node<'t>, Batches<'t>, bool)> = vec![(body, Vec::new(), false)];
+    while let Some((node, mut batches, mut autocommit)) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        if node.kind() == "with_statement" {
+            for (value, alias) in with_items(node, src) {
+                let chain = python::chain(value, src);
+                let names: Vec<&str> = chain.names().collect();
+                let on_op = src.get(chain.root.byte_range()) == Some("op");
+                if on_op && names == ["batch_alter_table"] {
+                    if let Some(alias) = alias {
+                        batches.push((alias, value));
+                    }
+                } else if on_op && names == ["get_context", "autocommit_block"] {
+                    autocommit = true;
+                }
+            }
+        }
+        if node.kind() == "call" {
+            if let Some(found) = op_call(node, &batches, autocommit, src) {
+                out.push(found);
+            }
+        }
+        let children = python::named_children(node);
+        for child in children.into_iter().rev() {
+            stack.push((child, batches.clone(), autocommit));
+        }
+    }
+    out
+}
+
+fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, src: &'t str) -> Option<OpCall<'t>> {
+    let function = python::unparen(call.child_by_field_name("function")?);
+    if function.kind() != "attribute" {
+        return None;
+    }
+    let object = function.child_by_field_name("object")?;
+    let name = src.get(function.child_by_field_name("attribute")?.byte_range())?;
+    if object.kind() != "identifier" {
+        return None;
+    }
+    let receiver = src.get(object.byte_range())?;
+    let batch =
+        if receiver == "op" { None } else { Some(batches.iter().rev().find(|(alias, _)| *alias == receiver)?.1) };
+    Some(OpCall { call, name, batch, autocommit })
+}
+
+/// Every call in a migration function, in source order (nested definitions skipped).
+pub(crate) fn calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut stack: Vec<Node<'t>> = function.child_by_field_name("body").into_iter().collect();
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        if node.kind() == "call" {
+            out.push(node);
+        }
+        stack.extend(python::named_children(node).into_iter().rev());
+    }
+    out
+}
+
+/// Names of the module-level functions other than `upgrade` / `downgrade` (migration helpers).
+pub(crate) fn helper_functions<'s>(module: Node<'_>, src: &'s str) -> Vec<&'s str> {
+    python::named_children(module)
+        .into_iter()
+        .filter(|c| c.kind() == "function_definition")
+        .filter_map(|f| function_name(f, src))
+        .filter(|name| !matches!(*name, "upgrade" | "downgrade"))
+        .collect()
+}
+
+/// `with a as x, b:` → `[(a, Some("x")), (b, None)]`.
+fn with_items<'t>(with_statement: Node<'t>, src: &'t str) -> Vec<(Node<'t>, Option<&'t str>)> {
+    let mut out = Vec::new();
+    let Some(clause) = python::named_children(with_statement).into_iter().find(|c| c.kind() == "with_clause") else {
+        return out;
+    };
+    for item in python::named_children(clause).into_iter().filter(|i| i.kind() == "with_item") {
+        let Some(value) = item.child_by_field_name("value") else { continue };
+        if value.kind() == "as_pattern" {
+            let expression = value.named_child(0);
+            let alias = value
+                .child_by_field_name("alias")
+                .and_then(|a| python::named_children(a).into_iter().next().or(Some(a)))
+                .filter(|a| a.kind() == "identifier")
+                .and_then(|a| src.get(a.byte_range()));
+            if let Some(expression) = expression {
+                out.push((expression, alias));
+            }
+        } else {
+            out.push((value, None));
+        }
+    }
+    out
+}
+
+/// The value of a plain string literal (concatenations included), escapes decoded as far
+/// as SQL needs; `None` for f-strings and anything else.
+pub(crate) fn string_value(node: Node<'_>, src: &str) -> Option<String> {
+    let node = python::unparen(node);
+    if !python::is_literal_string(node) {
+        return None;
+    }
+    let parts = if node.kind() == "concatenated_string" { python::named_children(node) } else { vec![node] };
+    let mut out = String::new();
+    for part in parts {
+        for content in python::named_children(part).into_iter().filter(|c| c.kind() == "string_content") {
+            // Escape sequences are children of the content: copy the text between them, decode them.
+            let mut at = content.start_byte();
+            for escape in python::named_children(content).into_iter().filter(|e| e.kind() == "escape_sequence") {
+                out.push_str(src.get(at..escape.start_byte())?);
+                out.push(match src.get(escape.byte_range())? {
+                    "\\'" => '\'',
+                    "\\\"" => '"',
+                    "\\\\" => '\\',
+                    "\\n" => '\n',
+                    "\\t" => '\t',
+                    _ => ' ',
+                });
+                at = escape.end_byte();
+            }
+            out.push_str(src.get(at..content.end_byte())?);
+        }
+    }
+    Some(out)
+}
+
+/// The literal SQL of `op.execute("...")`, `op.execute(sa.text("..."))` or `op.execute(text("..."))`.
+pub(crate) fn literal_sql(call: Node<'_>, src: &str) -> Option<String> {
+    let argument = python::unparen(*python::positional_arguments(call).first()?);
+    if argument.kind() == "call" && python::callee_name(argument, src) == Some("text") {
+        return string_value(*python::positional_arguments(argument).first()?, src);
+    }
+    string_value(argument, src)
+}
+
+/// The statements of a SQL text, or `None` when the parser cannot read all of it.
+pub(crate) fn parse_sql(sql: &str) -> Option<Vec<Statement>> {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()
+}
+
+/// The leading keywords of each statement of a SQL text, via `sqlparser`'s tokenizer (for
+/// statements its parser does not model, such as `DROP INDEX CONCURRENTLY`). Words that are
+/// not keywords are `Keyword::NoKeyword`; `None` if the text does not tokenize.
+pub(crate) fn statement_keywords(sql: &str, count: usize) -> Option<Vec<Vec<Keyword>>> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut statements = vec![Vec::new()];
+    for token in tokens {
+        match token {
+            Token::SemiColon => statements.push(Vec::new()),
+            Token::Word(word) => {
+                if let Some(current) = statements.last_mut().filter(|s| s.len() < count) {
+                    current.push(word.keyword);
+                }
+            }
+            Token::Whitespace(_) => {}
+            _ => {
+                // Anything else ends the leading run of words.
+                if let Some(current) = statements.last_mut() {
+                    if current.len() < count {
+                        current.resize(count, Keyword::NoKeyword);
+                    }
+                }
+            }
+        }
+    }
+    statements.retain(|s| !s.is_empty());
+    Some(statements)
+}
+
+/// A table name as compared across operations: unquoted, lower case, without its schema.
+pub(crate) fn table_key(name: &str) -> String {
+    let name = name.rsplit('.').next().unwrap_or(name);
+    name.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']').to_lowercase()
+}
+
+/// Tables the function creates: `op.create_table("t", ...)` and raw `CREATE TABLE t`. Those
+/// are empty and unknown to running code, so operations on them carry no migration hazard.
+pub(crate) fn created_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in ops {
+        match op.name {
+            "create_table" if op.batch.is_none() => {
+                if let Some(name) = op.table(0, src) {
+                    out.push(table_key(&name));
+                }
+            }
+            "execute" => {
+                for statement in literal_sql(op.call, src).and_then(|sql| parse_sql(&sql)).unwrap_or_default() {
+                    if let Statement::CreateTable(create) = statement {
+                        out.push(table_key(&create.name.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Tables emptied by literal `DELETE FROM t` (without `WHERE`) or `TRUNCATE t` in `op.execute()`:
+/// constraints added to them afterwards meet no existing row.
+pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in ops.iter().filter(|op| op.name == "execute") {
+        for statement in literal_sql(op.call, src).and_then(|sql| parse_sql(&sql)).unwrap_or_default() {
+            match statement {
+                Statement::Delete(delete) if delete.selection.is_none() && delete.using.is_none() => {
+                    let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
+                    for table in from {
+                        if let TableFactor::Table { name, .. } = &table.relation {
+                            out.push(table_key(&name.to_string()));
+                        }
+                    }
+                }
+                Statement::Truncate(truncate) => {
+                    out.extend(truncate.table_names.iter().map(|t| table_key(&t.name.to_string())));
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// What a revision module declares about its place in the revision graph (SA705), with the
+/// byte ranges of the declaring lines. Owned, so it can travel into the project index.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RevisionFacts {
+    /// `revision = "..."`; `None` when not a literal string.
+    pub(crate) revision: Option<String>,
+    pub(crate) revision_range: std::ops::Range<usize>,
+    /// `down_revision`: `Some(vec![])` for a root (`None`), `None` when not literal.
+    pub(crate) down: Option<Vec<String>>,
+    pub(crate) down_range: std::ops::Range<usize>,
+    pub(crate) branch_labels: Vec<String>,
+    /// `depends_on`: revision ids, partial ids or branch labels.
+    pub(crate) depends_on: Vec<String>,
+    pub(crate) depends_range: Option<std::ops::Range<usize>>,
+}
+
+/// The revision facts of a revision module (see [`migration`] for how one is recognised).
+pub(crate) fn revision_facts(module: Node<'_>, src: &str) -> Option<RevisionFacts> {
+    migration(module, src)?;
+    let mut facts = RevisionFacts::default();
+    for child in python::named_children(module) {
+        let Some(assignment) =
+            child.named_child(0).filter(|a| child.kind() == "expression_statement" && a.kind() == "assignment")
+        else {
+            continue;
+        };
+        let (Some(left), Some(right)) =
+            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+        else {
+            continue;
+        };
+        let range = child.byte_range();
+        match src.get(left.byte_range()) {
+            Some("revision") => {
+                facts.revision = string_value(right, src);
+                facts.revision_range = range;
+            }
+            Some("down_revision") => {
+                facts.down = string_list(right, src);
+                facts.down_range = range;
+            }
+            Some("branch_labels") => facts.branch_labels = string_list(right, src).unwrap_or_default(),
+            Some("depends_on") => {
+                facts.depends_on = string_list(right, src).unwrap_or_default();
+                facts.depends_range = Some(range);
+            }
+            _ => {}
+        }
+    }
+    Some(facts)
+}
+
+/// `None` → `[]`, `"a"` → `["a"]`, `("a", "b")` / `["a", "b"]` → both; `None` if not literal.
+fn string_list(node: Node<'_>, src: &str) -> Option<Vec<String>> {
+    let node = python::unparen(node);
+    match node.kind() {
+        "none" => Some(Vec::new()),
+        "tuple" | "list" | "expression_list" => {
+            python::named_children(node).into_iter().map(|n| string_value(n, src)).collect()
+        }
+        _ => string_value(node, src).map(|s| vec![s]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::test_support::parse;
+
+    const REVISION: &str = r#"
+"""add status"""
+from alembic import op
+import sqlalchemy as sa
+
+revision: str = "a1"
+down_revision = None
+
+def upgrade() -> None:
+    op.create_table("new", sa.Column("id", sa.Integer))
+    with op.batch_alter_table("account", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("x", sa.Integer))
+        other.add_column(1)
+    with op.get_context().autocommit_block():
+        op.create_index("ix", "account", ["x"], postgresql_concurrently=True)
+    def helper():
+        op.drop_table("never")
+    op.execute(sa.text("CREATE TABLE raw_t (id int); UPDATE account SET x = 1"))
+
+def downgrade():
+    pass
+"#;
+
+    #[test]
+    fn recognises_a_revision_and_its_operations() {
+        let tree = parse(REVISION);
+        let found = migration(tree.root_node(), REVISION).expect("a revision");
+        assert!(found.downgrade.is_some());
+        let ops = op_calls(found.upgrade, REVISION);
+        let names: Vec<&str> = ops.iter().map(|o| o.name).collect();
+        assert_eq!(
+            names,
+            ["create_table", "batch_alter_table", "add_column", "get_context", "create_index", "execute"]
+        );
+        let add = ops[2];
+        assert_eq!(add.table(0, REVISION).as_deref(), Some("account"));
+        assert_eq!(add.callee(REVISION), "batch_op.add_column");
+        assert!(ops[4].autocommit && !add.autocommit && ops[4].flag("postgresql_concurrently", REVISION));
+        assert_eq!(created_tables(&ops, REVISION), ["new", "raw_t"]);
+        let src = "def upgrade():\n    op.execute('delete from a; DELETE FROM b WHERE x; TRUNCATE c, public.d')\n";
+        let tree = parse(src);
+        let ops = op_calls(python::named_children(tree.root_node())[0], src);
+        assert_eq!(emptied_tables(&ops, src), ["a", "c", "d"]);
+        assert!(migration(
+            parse("revision = 1\ndef upgrade(): pass\n").root_node(),
+            "revision = 1\ndef upgrade(): pass\n"
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn reads_literal_sql() {
+        let src = "op.execute('ALTER TABLE a\\nDROP COLUMN b' ' CASCADE')\nop.execute(f'DROP TABLE {t}')\n";
+        let tree = parse(src);
+        let calls: Vec<Node> =
+            python::named_children(tree.root_node()).into_iter().filter_map(|s| s.named_child(0)).collect();
+        assert_eq!(literal_sql(calls[0], src).as_deref(), Some("ALTER TABLE a\nDROP COLUMN b CASCADE"));
+        assert_eq!(literal_sql(calls[1], src), None);
+        assert!(parse_sql("ALTER TABLE a DROP COLUMN b").is_some());
+        assert!(parse_sql("this is not sql").is_none());
+        let words = statement_keywords("drop index concurrently ix; CREATE UNIQUE INDEX CONCURRENTLY x ON t (a)", 4);
+        assert_eq!(
+            words,
+            Some(vec![
+                vec![Keyword::DROP, Keyword::INDEX, Keyword::CONCURRENTLY, Keyword::NoKeyword],
+                vec![Keyword::CREATE, Keyword::UNIQUE, Keyword::INDEX, Keyword::CONCURRENTLY],
+            ])
+        );
+    }
+}
