@@ -20,6 +20,7 @@ mod query;
 mod registry;
 mod report;
 mod selection;
+mod sessions;
 mod settings;
 mod source;
 mod walk;

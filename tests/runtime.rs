@@ -76,3 +76,8 @@ fn sa107_query_in_loop_fixtures_hold_under_real_sqlalchemy() {
 fn sa401_sa403_filter_operator_messages_hold_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa401_sa403_filter_operators.py"));
 }
+
+#[test]
+fn sa203_missing_rollback_fixtures_hold_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa203_missing_rollback.py"));
+}

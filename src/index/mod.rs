@@ -163,6 +163,9 @@ pub(crate) struct FileFacts {
     /// `(Model, relationship)` pairs named in a loader option anywhere in the file
     /// (`selectinload(User.posts)`): somewhere the project loads them eagerly.
     pub(crate) eager_mentions: Vec<(String, String)>,
+    /// Module-level names bound to a session factory or registry (`SessionLocal = sessionmaker(...)`,
+    /// `Session = scoped_session(...)`), so a call of the name elsewhere is known to make a session.
+    pub(crate) session_factories: Vec<String>,
 }
 
 /// Loader options that load (or block) a relationship so that per-row access costs no query.
