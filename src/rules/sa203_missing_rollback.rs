@@ -207,6 +207,13 @@ fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool
     if value.kind() != "call" {
         return false;
     }
+    // In a loop, the next iteration uses the failed session again.
+    let in_loop = python::ancestors(try_statement)
+        .take_while(|a| *a != function)
+        .any(|a| matches!(a.kind(), "for_statement" | "while_statement"));
+    if in_loop {
+        return false;
+    }
     // Any read of the name after the `try` statement, in the same function.
     let Some(body) = function.child_by_field_name("body") else { return false };
     // Closing it afterwards (`session.close()`) discards the failed transaction: not a use.
