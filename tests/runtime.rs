@@ -81,3 +81,8 @@ fn sa401_sa403_filter_operator_messages_hold_under_real_sqlalchemy() {
 fn sa203_missing_rollback_fixtures_hold_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa203_missing_rollback.py"));
 }
+
+#[test]
+fn sa207_async_expire_on_commit_holds_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa207_async_expire_on_commit.py"));
+}
