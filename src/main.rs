@@ -21,6 +21,7 @@ mod query;
 mod registry;
 mod report;
 mod selection;
+mod sessions;
 mod settings;
 mod source;
 mod walk;

@@ -200,6 +200,23 @@ pub(crate) fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     ancestors(node).find(|n| n.kind() == "function_definition")
 }
 
+/// Every node under `root` (itself included) that runs in its scope: nested functions, lambdas
+/// and classes are left out. Pre-order, document order. Iterative.
+pub(crate) fn scope_nodes<'t>(root: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") && node != root {
+            continue;
+        }
+        out.push(node);
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    out
+}
+
 /// True for string literals without interpolation (plain or concatenated).
 pub(crate) fn is_literal_string(node: Node<'_>) -> bool {
     let node = unparen(node);

@@ -106,3 +106,13 @@ fn sa702_flagged_revisions_fail_under_real_alembic() {
 fn sa705_revision_graph_verdicts_match_alembics_loader() {
     pytest(&repo().join("tests/runtime/test_sa705_revision_graph.py"));
 }
+
+#[test]
+fn sa203_missing_rollback_fixtures_hold_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa203_missing_rollback.py"));
+}
+
+#[test]
+fn sa207_async_expire_on_commit_holds_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa207_async_expire_on_commit.py"));
+}

@@ -161,6 +161,8 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
                 facts.opaque_bases.push(name.clone());
             }
             facts.bases.push(BaseName { name, kind });
+        } else if crate::sessions::is_factory_call(right, src) {
+            facts.session_factories.push(name);
         } else if names.last() == Some(&"map_imperatively") || names.last() == Some(&"mapper") {
             imperative_mapping(right, src, facts);
         }

@@ -75,6 +75,9 @@ pub(crate) struct ModelIndex {
     /// `(Model, relationship)` pairs some loader option in the project names.
     #[serde(skip)]
     eager_mentions: std::collections::HashSet<(String, String)>,
+    /// `(module, name)` of every module-level session factory or registry in the project.
+    #[serde(skip)]
+    session_factories: std::collections::HashSet<(String, String)>,
     #[serde(skip)]
     by_name: HashMap<String, Vec<usize>>,
     /// Class names defined anywhere in the project and every imported name: what a string
@@ -230,6 +233,10 @@ impl ModelIndex {
                 Some(RevisionEntry { path: path.clone(), module: f.module.clone(), facts: f.revision.clone()? })
             })
             .collect();
+        index.session_factories = files
+            .iter()
+            .flat_map(|(_, f)| f.session_factories.iter().map(|name| (f.module.clone(), name.clone())))
+            .collect();
         index.reindex();
         index.infer_directions();
         index.add_backrefs();
@@ -375,6 +382,21 @@ impl ModelIndex {
     /// Does some query in the project load `model.relationship` with a loader option?
     pub(crate) fn eager_somewhere(&self, model: &str, relationship: &str) -> bool {
         self.eager_mentions.contains(&(model.to_string(), relationship.to_string()))
+    }
+
+    /// Is `local`, as seen from a module, a session factory or registry defined in the project
+    /// (`from app.db import SessionLocal`)? Only through an import that names its module.
+    pub(crate) fn is_session_factory(&self, local: &str, from: &FileFacts) -> bool {
+        if from.session_factories.iter().any(|name| name == local) {
+            return true;
+        }
+        let Some(import) = from.imports.iter().find(|i| i.local == local) else {
+            return false;
+        };
+        let name = import.target.rsplit('.').next().unwrap_or(&import.target);
+        self.session_factories
+            .iter()
+            .any(|(module, factory)| factory == name && qualifies(module, name, &import.target))
     }
 
     pub(crate) fn get(&self, id: usize) -> Option<&Model> {

@@ -191,6 +191,9 @@ pub(crate) struct FileFacts {
     /// An Alembic revision module's place in the revision graph (SA705).
     #[serde(skip)]
     pub(crate) revision: Option<crate::alembic::RevisionFacts>,
+    /// Module-level names bound to a session factory or registry (`SessionLocal = sessionmaker(...)`,
+    /// `Session = scoped_session(...)`), so a call of the name elsewhere is known to make a session.
+    pub(crate) session_factories: Vec<String>,
 }
 
 /// Class names a file defines anywhere, by a text scan (`class Name` at the start of a line,
