@@ -76,3 +76,8 @@ fn sa107_query_in_loop_fixtures_hold_under_real_sqlalchemy() {
 fn sa401_sa403_filter_operator_messages_hold_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa401_sa403_filter_operators.py"));
 }
+
+#[test]
+fn sa305_removed_in_2_findings_fail_on_real_sqlalchemy_2() {
+    pytest(&repo().join("tests/runtime/test_sa305_removed_in_2.py"));
+}
