@@ -81,3 +81,8 @@ fn sa401_sa403_filter_operator_messages_hold_under_real_sqlalchemy() {
 fn sa305_removed_in_2_findings_fail_on_real_sqlalchemy_2() {
     pytest(&repo().join("tests/runtime/test_sa305_removed_in_2.py"));
 }
+
+#[test]
+fn sa302_fix_keeps_the_schema_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa302_legacy_declarative_base.py"));
+}
