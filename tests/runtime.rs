@@ -86,3 +86,8 @@ fn sa305_removed_in_2_findings_fail_on_real_sqlalchemy_2() {
 fn sa302_fix_keeps_the_schema_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa302_legacy_declarative_base.py"));
 }
+
+#[test]
+fn sa301_fix_keeps_the_schema_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa301_legacy_column.py"));
+}
