@@ -353,7 +353,10 @@ fn list_form(checker: &mut Checker<'_>, span: Node<'_>, name: &str) {
         && keywords_ok
         && !has_comment
         && !list.has_error();
-    let inner = src.get(list.start_byte() + 1..list.end_byte().saturating_sub(1)).map(str::trim).map(String::from);
+    // A trailing comma inside the list goes: `select([a, b,],)` must not become `select(a, b,,)`.
+    let inner = src
+        .get(list.start_byte() + 1..list.end_byte().saturating_sub(1))
+        .map(|t| t.trim().trim_end_matches(',').trim_end().to_string());
     let diagnostic = checker.report(span.byte_range(), message, help);
     if let (true, Some(inner)) = (fixable, inner) {
         diagnostic.set_fix(Fix {
