@@ -65,6 +65,78 @@ pub(crate) fn write_atomically(path: &std::path::Path, content: &str) -> std::io
     })
 }
 
+/// The edit that makes `name` importable from `module` in the file rooted at `root`, or `None`
+/// when a module-level `from <module> import ... name ...` already exists. It merges into an
+/// existing module-level `from <module> import ...` (after its last name, parenthesised or
+/// not), else inserts `from <module> import name` before the module's first import (or at the
+/// top). Two fixes adding the same name touch the same bytes, so the second waits for the next
+/// pass, by which time the import is there.
+pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str, name: &str) -> Option<Edit> {
+    let text = |n: tree_sitter::Node<'_>| src.get(n.byte_range()).unwrap_or("");
+    let mut merge_into: Option<tree_sitter::Node<'_>> = None;
+    let mut first_import: Option<tree_sitter::Node<'_>> = None;
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        match statement.kind() {
+            "import_statement" | "future_import_statement" => {
+                first_import.get_or_insert(statement);
+            }
+            "import_from_statement" => {
+                first_import.get_or_insert(statement);
+                let from = statement.child_by_field_name("module_name").map(text);
+                if from != Some(module) {
+                    continue;
+                }
+                let mut names = statement.walk();
+                let imported: Vec<tree_sitter::Node<'_>> =
+                    statement.children_by_field_name("name", &mut names).collect();
+                let bound = |n: &tree_sitter::Node<'_>| match n.kind() {
+                    "aliased_import" => n.child_by_field_name("alias").map(text) == Some(name),
+                    _ => text(*n) == name,
+                };
+                if imported.iter().any(bound) {
+                    return None;
+                }
+                if merge_into.is_none() && !imported.is_empty() && !statement.has_error() {
+                    merge_into = imported.last().copied();
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(last) = merge_into {
+        return Some(Edit { range: last.end_byte()..last.end_byte(), content: format!(", {name}") });
+    }
+    // A `from __future__` import must stay first: insert after it instead.
+    let at = match first_import {
+        Some(first) if first.kind() == "future_import_statement" => {
+            let end = first.end_byte();
+            let line_end = src[end..].find('\n').map_or(src.len(), |i| end + i + 1);
+            return Some(Edit { range: line_end..line_end, content: format!("from {module} import {name}\n") });
+        }
+        Some(first) => first.start_byte(),
+        None => {
+            // After a module docstring and leading comments (shebang, encoding), never before.
+            let mut at = 0;
+            let mut seen_docstring = false;
+            let mut cursor = root.walk();
+            for child in root.children(&mut cursor) {
+                let docstring = child.kind() == "expression_statement"
+                    && child.named_child(0).is_some_and(|s| s.kind() == "string");
+                if child.kind() == "comment" || (docstring && !seen_docstring) {
+                    seen_docstring |= docstring;
+                    let end = child.end_byte();
+                    at = src[end..].find('\n').map_or(src.len(), |i| end + i + 1);
+                } else {
+                    break;
+                }
+            }
+            at
+        }
+    };
+    Some(Edit { range: at..at, content: format!("from {module} import {name}\n") })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +163,42 @@ mod tests {
         assert_eq!(text, ">HELLO wor!!");
         let (text, rules) = apply("hello world", &[&a, &b]);
         assert_eq!((text.as_str(), rules), ("HELLO world", vec![0]));
+    }
+
+    fn with_import(src: &str) -> String {
+        let tree = crate::engine::parse(src).expect("parses");
+        match ensure_import(tree.root_node(), src, "sqlalchemy.orm", "DeclarativeBase") {
+            Some(edit) => {
+                let d = diag(0, vec![edit]);
+                apply(src, &[&d]).0
+            }
+            None => src.to_string(),
+        }
+    }
+
+    #[test]
+    fn imports_are_merged_added_once_and_kept_below_docstrings() {
+        assert_eq!(
+            with_import("from sqlalchemy.orm import relationship\nx = 1\n"),
+            "from sqlalchemy.orm import relationship, DeclarativeBase\nx = 1\n"
+        );
+        assert_eq!(
+            with_import("from sqlalchemy.orm import (\n    relationship,\n)\n"),
+            "from sqlalchemy.orm import (\n    relationship, DeclarativeBase,\n)\n"
+        );
+        let present = "from sqlalchemy.orm import DeclarativeBase, Mapped\n";
+        assert_eq!(with_import(present), present);
+        assert_eq!(
+            with_import("import os\nfrom sqlalchemy import Column\n"),
+            "from sqlalchemy.orm import DeclarativeBase\nimport os\nfrom sqlalchemy import Column\n"
+        );
+        assert_eq!(
+            with_import("from __future__ import annotations\nimport os\n"),
+            "from __future__ import annotations\nfrom sqlalchemy.orm import DeclarativeBase\nimport os\n"
+        );
+        assert_eq!(
+            with_import("#!/usr/bin/env python\n\"\"\"Doc.\"\"\"\nx = 1\n"),
+            "#!/usr/bin/env python\n\"\"\"Doc.\"\"\"\nfrom sqlalchemy.orm import DeclarativeBase\nx = 1\n"
+        );
     }
 }

@@ -219,8 +219,10 @@ pub(crate) fn check_file(
 
     if let FixMode::Apply(level) = fix_mode {
         let mut applied = Vec::new();
+        // Fixes dropped because they would break the syntax, reported once each.
+        let mut dropped = std::collections::BTreeSet::new();
         for _ in 0..MAX_FIX_PASSES {
-            let fixes: Vec<&Diagnostic> = linted
+            let mut fixes: Vec<&Diagnostic> = linted
                 .diagnostics
                 .iter()
                 .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability <= level))
@@ -228,7 +230,26 @@ pub(crate) fn check_file(
             if fixes.is_empty() {
                 break;
             }
-            let (new_text, rules) = crate::fix::apply(&file.text, &fixes);
+            let (mut new_text, mut rules) = crate::fix::apply(&file.text, &fixes);
+            if syntax_error.is_none() && has_syntax_error(&new_text) {
+                // Find the fixes that break the file on their own, drop them, apply the rest.
+                fixes.retain(|d| {
+                    let (alone, _) = crate::fix::apply(&file.text, &[*d]);
+                    let breaks = has_syntax_error(&alone);
+                    if breaks {
+                        let at = file.position(d.range.start);
+                        let title = d.fix.as_ref().map(|f| f.title.as_str()).unwrap_or_default();
+                        let code = &registry::all()[d.rule].code;
+                        dropped.insert(format!(
+                            "the {code} fix at {}:{} ({title}) would have introduced a syntax error and was not \
+                             applied; please report this",
+                            at.row, at.column
+                        ));
+                    }
+                    !breaks
+                });
+                (new_text, rules) = crate::fix::apply(&file.text, &fixes);
+            }
             if rules.is_empty() || new_text == file.text {
                 break;
             }
@@ -237,7 +258,8 @@ pub(crate) fn check_file(
             if relinted.syntax_error.is_some() && syntax_error.is_none() {
                 checked.messages.push(message(
                     Level::Warning,
-                    "a fix would have introduced a syntax error and was not applied; please report this".into(),
+                    "fixes combined would have introduced a syntax error and were not applied; please report this"
+                        .into(),
                 ));
                 break;
             }
@@ -245,6 +267,7 @@ pub(crate) fn check_file(
             file = candidate;
             linted = relinted;
         }
+        checked.messages.extend(dropped.into_iter().map(|text| message(Level::Warning, text)));
         if file.text != original {
             checked.fixed = Some(FixedFile { original, fixed: file.text.clone(), applied });
         }
@@ -261,6 +284,11 @@ pub(crate) fn check_file(
         checked.source = Some(Arc::new(file));
     }
     checked
+}
+
+/// Does `text` fail to parse as Python (used to vet fixes before they are applied)?
+fn has_syntax_error(text: &str) -> bool {
+    engine::parse(text).is_none_or(|tree| engine::first_syntax_error(&tree).is_some())
 }
 
 /// Index facts of a file that is not being checked (pre-commit passes only changed

@@ -476,7 +476,7 @@ pub(crate) fn criteria_arguments<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>>
 }
 
 /// Modules whose `and_` / `or_` / `not_` / `join` / `outerjoin` are SQLAlchemy's (or re-export them).
-fn is_sql_module(module: &str) -> bool {
+pub(crate) fn is_sql_module(module: &str) -> bool {
     ["sqlalchemy", "sqlmodel", "flask_sqlalchemy"]
         .iter()
         .any(|root| module == *root || module.strip_prefix(root).is_some_and(|rest| rest.starts_with('.')))
@@ -1250,4 +1250,40 @@ pub(crate) fn in_test_code(node: Node<'_>, src: &str) -> bool {
             lower.starts_with("test") || lower.starts_with("setup") || lower.starts_with("teardown")
         });
     named_like_test || imports_package(node, &["pytest", "unittest", "sqlalchemy.testing"], src)
+}
+
+// ---------------------------------------------------------------------------
+// SQLAlchemy names (added for the SA3xx modernization rules): is a callee such
+// as `select`, `sa.select`, `orm.joinedload` or `db.relation` SQLAlchemy's?
+// ---------------------------------------------------------------------------
+
+/// Is the function of `call` SQLAlchemy's (or a re-export: SQLModel, Flask-SQLAlchemy's `db`)?
+/// A bare name must be imported from such a module (`from sqlalchemy.orm import joinedload`);
+/// a dotted one must start with a name imported from one (`import sqlalchemy as sa`,
+/// `from sqlalchemy import orm`) or with `db` (Flask-SQLAlchemy proxies SQLAlchemy's names).
+pub(crate) fn calls_sqlalchemy(call: Node<'_>, src: &str) -> bool {
+    let Some(function) = call.child_by_field_name("function").map(unparen) else { return false };
+    let Some(dotted) = dotted_name(function, src) else { return false };
+    let first = dotted.split('.').next().unwrap_or_default();
+    if function.kind() == "attribute" && first == "db" {
+        return true;
+    }
+    let imports = visible_imports(call, src);
+    let mut by_name = imports.iter().filter(|i| i.local == first).peekable();
+    if by_name.peek().is_none() {
+        return false;
+    }
+    by_name.all(|i| is_sql_module(i.module))
+}
+
+/// Does the module of `node` import anything from SQLAlchemy, SQLModel, Flask-SQLAlchemy or Alembic?
+pub(crate) fn imports_sqlalchemy(node: Node<'_>, src: &str) -> bool {
+    visible_imports(node, src)
+        .iter()
+        .any(|i| is_sql_module(i.module) || i.module == "alembic" || i.module.starts_with("alembic."))
+}
+
+/// Does the module of `node` import Alembic (a migration script, whose models are frozen copies)?
+pub(crate) fn imports_alembic(node: Node<'_>, src: &str) -> bool {
+    visible_imports(node, src).iter().any(|i| i.module == "alembic" || i.module.starts_with("alembic."))
 }

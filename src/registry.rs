@@ -229,7 +229,11 @@ mod tests {
         for rule in all() {
             assert_eq!(rule.file, format!("{}-{}.scm", rule.code, rule.name), "file name of {}", rule.code);
             assert!(rule.code.starts_with("SA") && rule.code[2..].chars().all(|c| c.is_ascii_digit()));
-            assert!(rule.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", rule.name);
+            assert!(
+                rule.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                rule.name
+            );
             if let Some(module) = rule.check_module {
                 assert_eq!(module, format!("{}_{}", rule.code.to_lowercase(), rule.name.replace('-', "_")));
             }

@@ -275,3 +275,54 @@ fn concise_output_snapshot_of_all_fixtures() {
         insta::assert_snapshot!("concise__all", stdout(&output));
     });
 }
+
+/// `--fix` on a copy of every single-file fixture: the fixed text is snapshotted
+/// (`fix__<CODE>`, only for fixtures that have fixes), and a second `--fix` run
+/// changes nothing (fixes are idempotent). Unsafe fixes are included, so every
+/// fix a rule offers is covered.
+#[test]
+fn fix_output_snapshots_and_idempotence() {
+    let mut failed = Vec::new();
+    for Fixture { code, path, files } in fixtures() {
+        if files.len() != 1 || !path.ends_with(".py") {
+            continue;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join(format!("{code}.py"));
+        let original = std::fs::read_to_string(repo_root().join(&path)).expect("read fixture");
+        std::fs::write(&target, &original).expect("copy fixture");
+        let target_arg = target.to_string_lossy().into_owned();
+        let fix = ["check", target_arg.as_str(), "--isolated", "--select", code.as_str(), "--fix", "--unsafe-fixes"];
+        let first = sqlalint(&fix);
+        let fixed = std::fs::read_to_string(&target).expect("read fixed copy");
+        if fixed == original {
+            continue;
+        }
+        let second = sqlalint(&fix);
+        let again = std::fs::read_to_string(&target).expect("read fixed copy");
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert!(!stderr(&first).contains("syntax error"), "{code}: {}", stderr(&first));
+            assert_eq!(again, fixed, "{code}: a second `--fix` changed the file again:\n{}", stderr(&second));
+            assert!(engine_parses(&fixed), "{code}: the fixed file does not parse");
+            insta::with_settings!({
+                description => format!("sqlalint check {path} --isolated --select {code} --fix --unsafe-fixes (fixed file)"),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("fix__{code}"), fixed);
+            });
+        }));
+        if result.is_err() {
+            failed.push(code);
+        }
+    }
+    assert!(failed.is_empty(), "fix snapshot or idempotence failures for: {failed:?}");
+}
+
+/// Whether Python text parses, as judged by `sqlalint` itself (no syntax-error warning).
+fn engine_parses(text: &str) -> bool {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("parse_check.py");
+    std::fs::write(&file, text).expect("write");
+    let output = sqlalint(&["check", &file.to_string_lossy(), "--isolated", "--select", "SA102"]);
+    !stderr(&output).contains("syntax error")
+}

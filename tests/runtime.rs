@@ -116,3 +116,18 @@ fn sa203_missing_rollback_fixtures_hold_under_real_sqlalchemy() {
 fn sa207_async_expire_on_commit_holds_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa207_async_expire_on_commit.py"));
 }
+
+#[test]
+fn sa305_removed_in_2_findings_fail_on_real_sqlalchemy_2() {
+    pytest(&repo().join("tests/runtime/test_sa305_removed_in_2.py"));
+}
+
+#[test]
+fn sa302_fix_keeps_the_schema_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa302_legacy_declarative_base.py"));
+}
+
+#[test]
+fn sa301_fix_keeps_the_schema_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa301_legacy_column.py"));
+}

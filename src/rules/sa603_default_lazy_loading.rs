@@ -1,0 +1,50 @@
+//! SA603 default-lazy-loading (opt-in): a relationship with no explicit loading
+//! strategy, which lazy-loads one query per object.
+use crate::checker::{Checker, Match};
+use crate::python::{self, unparen};
+
+pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
+    let Some(call) = m.get("span") else { return };
+    let src = checker.source();
+    if python::keyword_argument(call, "lazy", src).is_some() || python::imports_alembic(call, src) {
+        return;
+    }
+    // SQLModel: `sa_relationship_kwargs={"lazy": ...}` (anything but a literal dict counts as set).
+    if let Some(kwargs) = python::keyword_argument(call, "sa_relationship_kwargs", src).map(unparen) {
+        if kwargs.kind() != "dictionary" || checker.text(kwargs).contains("lazy") {
+            return;
+        }
+    }
+    // `**options` may carry `lazy=`.
+    if python::arguments(call).iter().any(|a| a.kind() == "dictionary_splat") {
+        return;
+    }
+    // Model attributes only: `name = relationship(...)` / `name: Mapped[...] = relationship(...)` in a class body.
+    let Some(assignment) = call.parent().filter(|p| p.kind() == "assignment") else { return };
+    let in_class = assignment
+        .parent()
+        .and_then(|s| s.parent())
+        .and_then(|b| b.parent())
+        .is_some_and(|c| c.kind() == "class_definition");
+    if !in_class {
+        return;
+    }
+    let annotation = assignment.child_by_field_name("type").map(|t| checker.text(t)).unwrap_or("");
+    if annotation.contains("WriteOnlyMapped") || annotation.contains("DynamicMapped") {
+        return;
+    }
+    let Some(attribute) = assignment.child_by_field_name("left").map(|l| checker.text(l)) else { return };
+    let class = python::ancestors(call)
+        .find(|n| n.kind() == "class_definition")
+        .and_then(|c| c.child_by_field_name("name"))
+        .map_or("the model", |n| checker.text(n));
+    let message = format!(
+        "`{class}.{attribute}` has no loading strategy, so it lazy-loads: the first read on each object runs a \
+         query, one per row when read in a loop (N+1)"
+    );
+    let help = format!(
+        "say how it loads: `lazy=\"raise\"` (unplanned loads fail in tests; queries then use \
+         `selectinload({class}.{attribute})`), or `lazy=\"selectin\"` / `lazy=\"joined\"` if it is almost always needed"
+    );
+    checker.report(call.byte_range(), message, help);
+}
