@@ -128,6 +128,7 @@ impl Engine {
         let mut cursor = QueryCursor::new();
         let names = self.query.capture_names();
         let text = file.text.as_bytes();
+        let _imports = crate::python::import_cache::scope();
         let mut on_match = |m: &QueryMatch<'_, '_>| {
             let owners = self.pattern_rules.get(m.pattern_index).map_or(&[][..], Vec::as_slice);
             if owners.is_empty() {

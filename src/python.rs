@@ -314,26 +314,36 @@ pub(crate) struct Import<'s> {
 /// direct statements of each enclosing function body. Cost is bounded by the number
 /// of those statements, not by the size of the file.
 pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s>> {
-    let mut stack: Vec<(Node<'_>, u8)> = Vec::new();
+    let mut functions = Vec::new();
+    let mut module = None;
     for ancestor in ancestors(node) {
         match ancestor.kind() {
-            "module" => stack.push((ancestor, 2)),
-            "function_definition" => {
-                if let Some(body) = ancestor.child_by_field_name("body") {
-                    stack.push((body, 0));
-                }
-            }
+            "module" => module = Some(ancestor),
+            "function_definition" => functions.extend(ancestor.child_by_field_name("body")),
             _ => {}
         }
     }
-    let mut imports = Vec::new();
+    let mut imports = match module {
+        Some(module) => import_cache::module_imports(module, src),
+        None => Vec::new(),
+    };
+    // Outermost function first, as before: module imports, then each enclosing body's.
+    for body in functions.into_iter().rev() {
+        collect_visible(body, 0, src, &mut imports);
+    }
+    imports
+}
+
+/// Imports of the statements of `container`, `depth` blocks into `if`/`try`/`with` statements.
+fn collect_visible<'s>(container: Node<'_>, depth: u8, src: &'s str, imports: &mut Vec<Import<'s>>) {
+    let mut stack: Vec<(Node<'_>, u8)> = vec![(container, depth)];
     while let Some((container, depth)) = stack.pop() {
         let mut cursor = container.walk();
         match container.kind() {
             "module" | "block" => {
                 for statement in container.named_children(&mut cursor) {
                     match statement.kind() {
-                        "import_statement" | "import_from_statement" => collect_imports(statement, src, &mut imports),
+                        "import_statement" | "import_from_statement" => collect_imports(statement, src, imports),
                         "if_statement" | "try_statement" | "with_statement" if depth > 0 => {
                             let mut inner = statement.walk();
                             for child in statement.named_children(&mut inner) {
@@ -359,7 +369,84 @@ pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s
             _ => {}
         }
     }
-    imports
+}
+
+/// The module-level imports of the file being linted, computed once per file: rules ask for
+/// the imports visible at thousands of nodes, and each scan costs the module's statement count.
+/// Active only inside [`import_cache::scope`] (one file's engine pass, one tree and one text).
+pub(crate) mod import_cache {
+    use std::cell::RefCell;
+
+    use tree_sitter::Node;
+
+    use super::Import;
+
+    /// A string of an [`Import`]: a range of the source, or the `*` of a wildcard import.
+    #[derive(Clone, Copy)]
+    enum Text {
+        Span(usize, usize),
+        Star,
+    }
+
+    struct Cached {
+        key: (usize, usize, usize),
+        imports: Vec<(Text, Text, Option<Text>)>,
+    }
+
+    thread_local! {
+        static ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    }
+
+    /// Enables the cache until the guard drops (and empties it on both ends).
+    pub(crate) fn scope() -> Guard {
+        CACHE.with(|c| c.borrow_mut().take());
+        ACTIVE.with(|a| a.set(true));
+        Guard
+    }
+
+    pub(crate) struct Guard;
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            ACTIVE.with(|a| a.set(false));
+            CACHE.with(|c| c.borrow_mut().take());
+        }
+    }
+
+    pub(crate) fn module_imports<'s>(module: Node<'_>, src: &'s str) -> Vec<Import<'s>> {
+        if !ACTIVE.with(std::cell::Cell::get) {
+            let mut imports = Vec::new();
+            super::collect_visible(module, 2, src, &mut imports);
+            return imports;
+        }
+        let key = (src.as_ptr() as usize, src.len(), module.id());
+        let hit =
+            CACHE.with(|c| c.borrow().as_ref().filter(|cached| cached.key == key).map(|cached| cached.imports.clone()));
+        let spans = hit.unwrap_or_else(|| {
+            let mut imports = Vec::new();
+            super::collect_visible(module, 2, src, &mut imports);
+            let span = |text: &str| {
+                let offset = (text.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+                if offset <= src.len() && offset + text.len() <= src.len() {
+                    Text::Span(offset, offset + text.len())
+                } else {
+                    Text::Star
+                }
+            };
+            let spans: Vec<_> = imports.iter().map(|i| (span(i.local), span(i.module), i.name.map(span))).collect();
+            CACHE.with(|c| *c.borrow_mut() = Some(Cached { key, imports: spans.clone() }));
+            spans
+        });
+        let text = |t: Text| match t {
+            Text::Span(start, end) => src.get(start..end).unwrap_or(""),
+            Text::Star => "*",
+        };
+        spans
+            .into_iter()
+            .map(|(local, module, name)| Import { local: text(local), module: text(module), name: name.map(text) })
+            .collect()
+    }
 }
 
 fn collect_imports<'s>(statement: Node<'_>, src: &'s str, out: &mut Vec<Import<'s>>) {

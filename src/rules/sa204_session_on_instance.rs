@@ -14,6 +14,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(assign), Some(target), Some(call)) = (m.get("assign"), m.get("target"), m.get("call")) else { return };
     let src = checker.source();
     let Some((class, attribute)) = stored_on(assign, target, src) else { return };
+    // Classify first: `self.x = f()` is everywhere, and scanning the class for a close is not cheap.
+    let kind = sessions::classify_call(call, src);
+    if !matches!(kind, Some(SessionCall::Session { .. } | SessionCall::Imported { .. })) {
+        return;
+    }
     if class_closes(class, &attribute, src) {
         return;
     }
@@ -25,7 +30,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         class: class_name,
         factory: checker.text(call.child_by_field_name("function").unwrap_or(call)).to_string(),
     };
-    match sessions::classify_call(call, src) {
+    match kind {
         Some(SessionCall::Session { .. }) => {
             let (message, help) = found.text();
             checker.report(found.range.clone(), message, help);
