@@ -46,22 +46,15 @@ impl Deferred for RevisionGraph {
         };
         let Some(revision) = self.facts.revision.as_deref() else { return };
         let env = environment(&me.path);
-        // Every revision file asks this of every other one: compare folders lexically when both paths
-        // are written alike, and resolve against the working directory only when they are not.
-        let folder = |path: &Path| -> Vec<std::ffi::OsString> {
-            let parent = path.parent().unwrap_or(Path::new(""));
-            parent
-                .components()
-                .filter(|c| !matches!(c, std::path::Component::CurDir))
-                .map(|c| c.as_os_str().to_os_string())
-                .collect()
-        };
-        let my_folder = folder(&me.path);
+        // Every revision file asks this of every other one: compare folders as written (`Path`
+        // equality goes by components, without allocating) when both paths are written alike, and
+        // resolve against the working directory only when they are not.
+        let plain = |path: &Path| !path.components().any(|c| matches!(c, std::path::Component::ParentDir));
         let peers: Vec<&RevisionEntry> = all
             .iter()
             .filter(|e| {
-                if e.path.is_absolute() == me.path.is_absolute() && !e.path.components().chain(me.path.components()).any(|c| matches!(c, std::path::Component::ParentDir)) {
-                    folder(&e.path) == my_folder
+                if e.path.is_absolute() == me.path.is_absolute() && plain(&e.path) && plain(&me.path) {
+                    e.path.parent() == me.path.parent()
                 } else {
                     environment(&e.path) == env
                 }
