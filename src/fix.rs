@@ -52,6 +52,16 @@ pub(crate) fn apply(text: &str, diagnostics: &[&Diagnostic]) -> (String, Vec<Rul
 /// Writes `content` to `path` atomically: a temporary file in the same
 /// directory, then a rename, so an interrupted run never leaves half a file.
 pub(crate) fn write_atomically(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    // Only a regular file is replaced by rename. A device, FIFO or symlink (`-o /dev/null`,
+    // `-o /dev/stdout`, a linked report) is written in place: renaming over it would replace
+    // the device or the link itself with a plain file (as root, `/dev/null` for the machine).
+    let replaceable = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.file_type().is_file(),
+        Err(_) => true,
+    };
+    if !replaceable {
+        return std::fs::write(path, content);
+    }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.sqlalint-{}.tmp", std::process::id()));
@@ -200,5 +210,35 @@ mod tests {
             with_import("#!/usr/bin/env python\n\"\"\"Doc.\"\"\"\nx = 1\n"),
             "#!/usr/bin/env python\n\"\"\"Doc.\"\"\"\nfrom sqlalchemy.orm import DeclarativeBase\nx = 1\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::write_atomically;
+
+    #[test]
+    fn devices_and_links_are_written_in_place_not_replaced() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let null = std::path::Path::new("/dev/null");
+            if std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+                let _ = write_atomically(null, "report\n");
+                assert!(std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()), "/dev/null replaced");
+            }
+            let dir = tempfile::tempdir().expect("temp dir");
+            let target = dir.path().join("report.txt");
+            let link = dir.path().join("latest.txt");
+            std::fs::write(&target, "old").expect("write");
+            std::os::unix::fs::symlink(&target, &link).expect("symlink");
+            write_atomically(&link, "new").expect("write through the link");
+            assert!(std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()));
+            assert_eq!(std::fs::read_to_string(&target).ok().as_deref(), Some("new"));
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plain = dir.path().join("plain.py");
+        write_atomically(&plain, "x = 1\n").expect("write a new file");
+        assert_eq!(std::fs::read_to_string(&plain).ok().as_deref(), Some("x = 1\n"));
     }
 }
