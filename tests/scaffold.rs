@@ -250,3 +250,17 @@ fn an_unknown_relationship_target_lists_the_projects_models() {
     assert!(!dir.path().join("user.py").exists());
     assert!(!std::fs::read_to_string(dir.path().join("org.py")).unwrap().contains("relationship"));
 }
+
+#[test]
+fn a_relationship_into_another_registry_needs_the_base() {
+    // SQLModel's classes are not on a declarative base sqlalint would import: a new `Base`
+    // would be another registry, where `Hero` does not resolve.
+    let dir = project();
+    let hero = "from sqlmodel import Field, SQLModel\n\n\nclass Hero(SQLModel, table=True):\n    \
+                id: int | None = Field(default=None, primary_key=True)\n";
+    std::fs::write(dir.path().join("heroes.py"), hero).unwrap();
+    let result = run(dir.path(), &["new", "model", "Team", "--relationship", "hero:Hero:many-to-one"]);
+    assert_eq!(result.code, Some(2), "{result:?}");
+    assert!(result.stderr.contains("cannot tell which declarative base `Hero` uses"), "{result:?}");
+    assert!(!dir.path().join("team.py").exists());
+}

@@ -67,7 +67,24 @@ pub(crate) fn run(args: &NewModelArgs) -> miette::Result<Status> {
     }
     ensure_primary_key(&mut columns)?;
     let project = Project::load()?;
-    let base = choose_base(args.base.as_deref(), &project, !relationships.is_empty())?;
+    let related = relationships.iter().find(|r| r.target != args.name);
+    let base = choose_base(args.base.as_deref(), &project, related.is_some())?;
+    if let (None, Some(rel)) = (&base, related) {
+        // A new `Base` is a new registry, where the target's class name does not resolve.
+        let target = resolve_target(&project, rel)?;
+        return Err(rel
+            .target_error(
+                format!("cannot tell which declarative base `{}` uses", target.name),
+                "mapped elsewhere",
+                Some(format!(
+                    "pass --base module:Name with the base of `{}` ({}:{})",
+                    target.name,
+                    target.path.display(),
+                    target.line
+                )),
+            )
+            .into());
+    }
     let out = output_path(args.out.as_deref(), &args.name, base.as_ref());
     if let Some(existing) = project
         .models_named(&args.name)
@@ -211,7 +228,13 @@ fn plan_relationship<'p>(
     let existing_reverse = |name: &str| target.relationship(name).or(None);
     let (ours, reverse) = match rel.kind {
         Kind::ManyToOne | Kind::OneToOne => {
-            let Some(table) = target.tablename.clone() else {
+            // A table the index cannot read (Flask-SQLAlchemy's automatic names): the spec's
+            // `<name>_id` foreign key says it.
+            let given_table = || {
+                let wanted = format!("{}_id", rel.name);
+                plan.columns.iter().find(|c| c.name == wanted).and_then(|c| c.foreign_key.as_ref()).map(|f| f.0.clone())
+            };
+            let Some(table) = target.tablename.clone().or_else(given_table) else {
                 return Err(rel.target_error(
                     format!("cannot tell the table of `{}`", target.name),
                     "table unknown",

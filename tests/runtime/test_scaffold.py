@@ -257,3 +257,37 @@ def test_alembic_environment_upgrades_and_downgrades(project: Path):
         """,
     )
     assert tables.strip() == "['alembic_version']", tables
+
+
+def test_models_on_a_flask_sqlalchemy_base_map_and_relate(tmp_path: Path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "ext.py").write_text("from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n")
+    sqlalint(tmp_path, "new", "model", "Author", "--columns", "name:str:120")
+    sqlalint(tmp_path, "new", "model", "Book", "--columns", "title:str", "--relationship", "author:Author:many-to-one")
+    assert_gate_and_format(tmp_path, ["app/author.py", "app/book.py"])
+    python(
+        tmp_path,
+        """
+        from flask import Flask
+        from sqlalchemy import inspect, select
+        from sqlalchemy.orm import selectinload
+        from app.ext import db
+        from app.author import Author
+        from app.book import Book
+
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+        db.init_app(app)
+        with app.app_context():
+            db.create_all()
+            insp = inspect(db.engine)
+            assert [i["column_names"] for i in insp.get_indexes("books")] == [["author_id"]]
+            db.session.add(Book(title="Dune", author=Author(name="Herbert")))
+            db.session.commit()
+            book = db.session.scalars(select(Book).options(selectinload(Book.author))).one()
+            assert book.author.name == "Herbert"
+        print("ok")
+        """,
+    )
