@@ -48,7 +48,7 @@ pub(crate) struct NewModelArgs {
     pub(crate) name: String,
     /// Columns: `name:type[:flag...]`, comma-separated (see below). Without a primary key an
     /// `id:int:pk` column comes first.
-    #[arg(long, value_name = "SPEC", default_value = "")]
+    #[arg(long, value_name = "SPEC", default_value = "", hide_default_value = true)]
     pub(crate) columns: String,
     /// A relationship `name:Target:kind[:lazy]` (repeatable).
     #[arg(long = "relationship", value_name = "SPEC")]
@@ -74,6 +74,7 @@ pub(crate) struct NewModelArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Lazy {
     Raise,
+    #[value(name = "raise_on_sql")]
     RaiseOnSql,
     Selectin,
     Joined,

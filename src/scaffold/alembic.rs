@@ -39,9 +39,9 @@ pub(crate) fn run(args: &NewAlembicArgs) -> miette::Result<Status> {
                     ))
                 }
                 several => {
-                    let list: Vec<String> = several.iter().map(BaseRef::display).collect();
+                    let list = BaseRef::list(several);
                     return Err(miette!(
-                        help = format!("pass --base with one of: {}", list.join(", ")),
+                        help = format!("pass --base with one of: {}", list),
                         "the project has {} declarative bases; which metadata should Alembic migrate?",
                         several.len()
                     ));

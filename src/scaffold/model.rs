@@ -161,11 +161,11 @@ fn choose_base(given: Option<&str>, project: &Project, related: bool) -> miette:
         [only] => Ok(Some(only.clone())),
         [] => Ok(None),
         several => {
-            let list: Vec<String> = several.iter().map(BaseRef::display).collect();
+            let list = BaseRef::list(several);
             if related {
                 // A relationship only resolves inside one registry: guessing would fail at run time.
                 return Err(miette!(
-                    help = format!("pass --base with one of: {}", list.join(", ")),
+                    help = format!("pass --base with one of: {}", list),
                     "the project has {} declarative bases; the model must share one with its relationship targets",
                     several.len()
                 ));
@@ -173,7 +173,7 @@ fn choose_base(given: Option<&str>, project: &Project, related: bool) -> miette:
             eprintln!(
                 "sqlalint: warning: the project has several declarative bases ({}); writing a new `Base` \
                  (pass --base to use one)",
-                list.join(", ")
+                list
             );
             Ok(None)
         }
@@ -361,7 +361,7 @@ fn resolve_target<'p>(project: &'p Project, rel: &RelationshipSpec) -> Result<&'
     match found.as_slice() {
         [one] => Ok(one),
         [] => {
-            let mut known: Vec<&str> = project.index.models.iter().map(|m| m.name.as_str()).collect();
+            let mut known: Vec<&str> = project.models().map(|m| m.name.as_str()).collect();
             known.sort_unstable();
             known.dedup();
             let near = known
@@ -373,10 +373,11 @@ fn resolve_target<'p>(project: &'p Project, rel: &RelationshipSpec) -> Result<&'
             let list = if known.is_empty() {
                 "the project has no mapped models yet: generate the target first".to_string()
             } else {
-                format!(
-                    "models of this project: {}",
-                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-                )
+                const SHOWN: usize = 12;
+                let shown: Vec<String> = known.iter().take(SHOWN).map(|k| format!("`{k}`")).collect();
+                let more = known.len().saturating_sub(SHOWN);
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                format!("models of this project: {}{more}", shown.join(", "))
             };
             Err(rel.target_error(
                 format!("no model `{}` in this project", rel.target),
@@ -387,7 +388,15 @@ fn resolve_target<'p>(project: &'p Project, rel: &RelationshipSpec) -> Result<&'
         several => Err(rel.target_error(
             format!("{} models are named `{}`", several.len(), rel.target),
             "ambiguous class",
-            Some(several.iter().map(|m| format!("{}:{}", m.path.display(), m.line)).collect::<Vec<_>>().join(", ")),
+            Some(format!(
+                "sqlalint cannot tell which one is meant: {}",
+                several
+                    .iter()
+                    .take(5)
+                    .map(|m| format!("{}:{}", super::relative(&m.path).display(), m.line))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         )),
     }
 }

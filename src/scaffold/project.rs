@@ -36,6 +36,16 @@ impl BaseRef {
     pub(crate) fn display(&self) -> String {
         format!("{}:{}", self.module, self.name)
     }
+
+    /// `a:Base, b:Base, ... and 3 more`: a readable list of bases.
+    pub(crate) fn list(bases: &[BaseRef]) -> String {
+        const SHOWN: usize = 5;
+        let mut text = bases.iter().take(SHOWN).map(BaseRef::display).collect::<Vec<_>>().join(", ");
+        if bases.len() > SHOWN {
+            text.push_str(&format!(" and {} more", bases.len() - SHOWN));
+        }
+        text
+    }
 }
 
 impl Project {
@@ -69,7 +79,8 @@ impl Project {
     /// `class Base(DeclarativeBase)`, `@as_declarative`, and `db.Model` of `db = SQLAlchemy()`.
     pub(crate) fn bases(&self) -> Vec<BaseRef> {
         let mut found = Vec::new();
-        for (path, facts) in self.files.iter().filter(|(path, _)| !is_test_path(path)) {
+        let candidates = self.files.iter().filter(|(path, facts)| is_application_code(path, facts));
+        for (path, facts) in candidates {
             let base = |name: &str, class: String| BaseRef {
                 module: facts.module.clone(),
                 name: name.to_string(),
@@ -102,20 +113,22 @@ impl Project {
         ModuleInfo::for_path(path, &self.root).name
     }
 
-    /// Mapped classes named `name`.
+    /// The mapped classes of the application's code.
+    pub(crate) fn models(&self) -> impl Iterator<Item = &Model> + '_ {
+        self.index
+            .models
+            .iter()
+            .filter(|m| self.facts(&m.path).is_some_and(|facts| is_application_code(&m.path, facts)))
+    }
+
+    /// Mapped classes named `name` in the application's code.
     pub(crate) fn models_named(&self, name: &str) -> Vec<&Model> {
-        self.index.named(name).collect()
+        self.models().filter(|m| m.name == name).collect()
     }
 
     /// Modules that define mapped classes, for `env.py` to import (sorted, tests left out).
     pub(crate) fn model_modules(&self) -> Vec<String> {
-        let mut modules: Vec<String> = self
-            .index
-            .models
-            .iter()
-            .filter(|m| !is_test_path(&m.path) && !m.module.is_empty())
-            .map(|m| m.module.clone())
-            .collect();
+        let mut modules: Vec<String> = self.models().map(|m| m.module.clone()).collect();
         modules.sort();
         modules.dedup();
         modules
@@ -126,6 +139,15 @@ impl Project {
         let path = walk::absolute(path);
         self.files.iter().find(|(p, _)| *p == path).map(|(_, f)| f)
     }
+}
+
+/// Where the application's models and bases live: not tests, not migrations (a data
+/// migration's frozen copy of a model), and a module importable by its dotted name.
+fn is_application_code(path: &Path, facts: &FileFacts) -> bool {
+    !is_test_path(path)
+        && facts.revision.is_none()
+        && !facts.module.is_empty()
+        && facts.module.split('.').all(|part| super::spec::is_identifier(part) && part != "migrations")
 }
 
 fn is_test_path(path: &Path) -> bool {
