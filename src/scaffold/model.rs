@@ -86,6 +86,15 @@ pub(crate) fn run(args: &NewModelArgs) -> miette::Result<Status> {
             .into());
     }
     let out = output_path(args.out.as_deref(), &args.name, base.as_ref());
+    if let Some(base_path) = base.as_ref().and_then(|b| b.path.as_deref()) {
+        if !is_stdout(&out) && crate::walk::absolute(base_path) == crate::walk::absolute(&out) {
+            return Err(miette!(
+                help = "write the model to another file with --out",
+                "{} defines the declarative base the model imports; it is not overwritten",
+                out.display()
+            ));
+        }
+    }
     if let Some(existing) = project
         .models_named(&args.name)
         .into_iter()
@@ -126,6 +135,16 @@ pub(crate) fn run(args: &NewModelArgs) -> miette::Result<Status> {
             );
         }
         return Ok(Status::Clean);
+    }
+    if let Some(reverse) =
+        plan.reverses.iter().find(|r| crate::walk::absolute(&r.model.path) == crate::walk::absolute(&out))
+    {
+        return Err(miette!(
+            help = "write the model to another file with --out",
+            "{} holds `{}`, whose side of the relationship would be lost when the file is replaced",
+            out.display(),
+            reverse.model.name
+        ));
     }
     let mut files = vec![Planned::new(out, text)];
     files.extend(reverse_edits(&plan, &project, &our_module)?);
