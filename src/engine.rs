@@ -77,6 +77,7 @@ pub(crate) struct Engine {
 struct SyntaxIds {
     call: u16,
     keyword_argument: u16,
+    string: u16,
     identifier: u16,
     attribute: u16,
     function: Option<std::num::NonZeroU16>,
@@ -169,6 +170,7 @@ impl Engine {
         let kinds = SyntaxIds {
             call: language.id_for_node_kind("call", true),
             keyword_argument: language.id_for_node_kind("keyword_argument", true),
+            string: language.id_for_node_kind("string", true),
             identifier: language.id_for_node_kind("identifier", true),
             attribute: language.id_for_node_kind("attribute", true),
             function: language.field_id_for_name("function"),
@@ -266,7 +268,9 @@ impl Engine {
                             on_match(&self.rest, m);
                         }
                     }
-                    if walk.goto_first_child() {
+                    // A string's parts hold no pattern root unless it is an f-string (or
+                    // t-string) with interpolations; comments cannot sit inside one.
+                    if !(node.kind_id() == self.kinds.string && !interpolates(node, text)) && walk.goto_first_child() {
                         continue;
                     }
                     while !walk.goto_next_sibling() {
@@ -284,6 +288,12 @@ impl Engine {
         diagnostics.dedup_by(|a, b| a.rule == b.rule && a.range == b.range);
         FileMatches { diagnostics, comments, deferred }
     }
+}
+
+/// Can this `string` node hold interpolations: does its prefix (`rb`, `f`, `Rt`...) have an f or t?
+fn interpolates(string: Node<'_>, text: &[u8]) -> bool {
+    let prefix = text.get(string.start_byte()..).unwrap_or_default();
+    prefix.iter().take(3).take_while(|b| !matches!(b, b'"' | b'\'')).any(|b| matches!(b, b'f' | b'F' | b't' | b'T'))
 }
 
 /// Which node kinds some pattern of `query` (compiled from `source`) can start at;
@@ -408,6 +418,8 @@ mod tests {
             .unwrap_or_default();
         texts.push("len(len(q.all()))  # noqa\nf(len(a.all()), [len(b.all()) for _ in x]  # c\n".into());
         texts.push("def f(:\n    len(session.query(U).all())  # broken\nclass\n".into());
+        // Calls inside f-string interpolations are walked; other strings' parts are not.
+        texts.push("a = f\"{len(q.all())}\"\nb = rF'{len(session.query(U).all())}'\nc = '{len(q.all())}'\n".into());
         for text in texts {
             let tree = parse(&text).unwrap();
             let file = SourceFile::new(text.clone());
