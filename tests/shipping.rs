@@ -11,7 +11,7 @@
 mod pyenv;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 fn ship_env() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
@@ -31,7 +31,19 @@ fn suite(name: &str) {
     pyenv::pytest(venv, &file, &[("SQLALINT_TARGET_DIR", target.as_os_str()), ("SHIP_VENV", venv.as_os_str())]);
 }
 
+/// Serialises the two suites that run a release build.
+fn release_build_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn action_metadata_is_valid_and_its_script_uploads_root_relative_sarif() {
     suite("test_action.py");
+}
+
+#[test]
+fn pre_commit_hook_fails_on_an_n_plus_one_and_passes_after_the_fix() {
+    let _serial = release_build_lock();
+    suite("test_pre_commit.py");
 }
