@@ -47,3 +47,9 @@ fn pre_commit_hook_fails_on_an_n_plus_one_and_passes_after_the_fix() {
     let _serial = release_build_lock();
     suite("test_pre_commit.py");
 }
+
+#[test]
+fn wheel_builds_with_maturin_and_runs_from_a_fresh_venv() {
+    let _serial = release_build_lock();
+    suite("test_wheel.py");
+}
