@@ -350,6 +350,137 @@ pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
     out
 }
 
+/// The database an Alembic environment migrates, as far as its files tell (SA703, SA707).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgresql,
+    /// SQLite, MySQL, ...: PostgreSQL's locking rules do not apply.
+    Other,
+}
+
+impl Dialect {
+    /// A dialect name as SQLAlchemy URLs and `dialect_name=` spell it (`postgresql`, `postgres`,
+    /// `sqlite`); `None` for anything that is not a plain name.
+    pub(crate) fn from_name(name: &str) -> Option<Dialect> {
+        let name = name.trim().to_ascii_lowercase();
+        let name = name.split('+').next().unwrap_or_default();
+        match name {
+            "postgresql" | "postgres" | "postgresql_psycopg2" | "pgsql" => Some(Dialect::Postgresql),
+            "sqlite" | "mysql" | "mariadb" | "mssql" | "oracle" | "snowflake" | "duckdb" | "cockroachdb" => {
+                Some(Dialect::Other)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The dialect of a database URL (`postgresql+psycopg://u@h/db` → PostgreSQL); `None` for the
+/// template's `driver://...`, interpolations (`%(DB_URL)s`), empty values and anything unknown.
+pub(crate) fn url_dialect(url: &str) -> Option<Dialect> {
+    let url = url.trim().trim_matches(|c| c == '"' || c == '\'');
+    let (scheme, _) = url.split_once(':')?;
+    Dialect::from_name(scheme)
+}
+
+/// One verdict from several: all the same, or unknown.
+fn agree(found: impl IntoIterator<Item = Dialect>) -> Option<Dialect> {
+    let mut found = found.into_iter();
+    let first = found.next()?;
+    found.all(|d| d == first).then_some(first)
+}
+
+/// The dialect `alembic.ini` names: every `sqlalchemy.url` (one per section in multi-database
+/// environments) must agree.
+fn ini_dialect(text: &str) -> Option<Dialect> {
+    let urls = text.lines().map(str::trim).filter(|l| !l.starts_with(['#', ';'])).filter_map(|line| {
+        let rest = line.strip_prefix("sqlalchemy.url")?.trim_start();
+        rest.strip_prefix(['=', ':'])
+    });
+    let mut verdicts = Vec::new();
+    for url in urls {
+        verdicts.push(url_dialect(url)?);
+    }
+    agree(verdicts)
+}
+
+/// What `env.py` says: literal URLs (`"postgresql://..."`), `dialect_name="..."`, and PostgreSQL
+/// drivers it imports (`asyncpg`, `psycopg`). Conflicting hints (an environment for several
+/// databases) say nothing.
+fn env_py_dialect(text: &str) -> Option<Dialect> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let scheme: String = rest[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '_'))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        found.extend(Dialect::from_name(&scheme));
+        rest = &rest[at + 3..];
+    }
+    for marker in ["dialect_name=\"", "dialect_name='"] {
+        let mut rest = text;
+        while let Some(at) = rest.find(marker) {
+            rest = &rest[at + marker.len()..];
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            found.extend(Dialect::from_name(&name));
+        }
+    }
+    if ["import asyncpg", "import psycopg", "from psycopg"].iter().any(|m| text.contains(m)) {
+        found.push(Dialect::Postgresql);
+    }
+    agree(found)
+}
+
+/// The dialect of the Alembic environment whose revisions live in `versions`: `sqlalchemy.url`
+/// of the nearest `alembic.ini` when it names a database, else what the nearest `env.py` says.
+/// Both are looked for in the folder and up to four folders above it.
+pub(crate) fn environment_dialect(versions: &std::path::Path) -> Option<Dialect> {
+    let (mut ini, mut env) = (None, None);
+    for dir in versions.ancestors().take(5) {
+        if ini.is_none() {
+            ini = std::fs::read_to_string(dir.join("alembic.ini")).ok();
+        }
+        if env.is_none() {
+            env = std::fs::read_to_string(dir.join("env.py")).ok();
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    ini.as_deref().and_then(ini_dialect).or_else(|| env.as_deref().and_then(env_py_dialect))
+}
+
+/// Findings of a PostgreSQL-only rule on one revision file, reported once the model index knows
+/// the revision's environment and its dialect is PostgreSQL (see [`environment_dialect`]).
+pub(crate) struct PostgresOnly {
+    pub(crate) rule: crate::registry::RuleId,
+    pub(crate) revision: Option<String>,
+    pub(crate) findings: Vec<(std::ops::Range<usize>, String, String)>,
+}
+
+impl crate::checker::Deferred for PostgresOnly {
+    fn resolve(&self, project: &crate::checker::Project<'_>, out: &mut Vec<crate::diagnostic::Diagnostic>) {
+        let index = project.index;
+        let entry =
+            index.revisions.iter().find(|e| e.module == project.file.module && e.facts.revision == self.revision);
+        let Some(entry) = entry else { return };
+        if index.revision_dialect(&entry.path) != Some(Dialect::Postgresql) {
+            return;
+        }
+        out.extend(self.findings.iter().map(|(range, message, help)| crate::diagnostic::Diagnostic {
+            rule: self.rule,
+            range: range.clone(),
+            message: message.clone(),
+            help: Some(help.clone()),
+            fix: None,
+        }));
+    }
+}
+
 /// What a revision module declares about its place in the revision graph (SA705), with the
 /// byte ranges of the declaring lines. Owned, so it can travel into the project index.
 #[derive(Debug, Clone, Default)]

@@ -131,3 +131,8 @@ fn sa302_fix_keeps_the_schema_under_real_sqlalchemy() {
 fn sa301_fix_keeps_the_schema_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa301_legacy_column.py"));
 }
+
+#[test]
+fn sa607_flagged_foreign_keys_fail_create_all_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa607_fk_target_missing.py"));
+}
