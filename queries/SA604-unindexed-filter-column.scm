@@ -18,8 +18,10 @@
 ; A column counts as indexed when it has `index=True`, `unique=True` or `primary_key=True`
 ; (also through SQLModel's `Field(...)` and `sa_column=`), or leads an `Index(...)`,
 ; `UniqueConstraint(...)` or `PrimaryKeyConstraint(...)` in the class's (or a base's)
-; `__table_args__` or in a module-level `Index("ix", Model.column)`. Only the leading column of a
-; composite index counts: an index on `(a, b)` does not serve a filter on `b` alone.
+; `__table_args__` or in a module-level `Index("ix", Model.column)`. A later column of a composite
+; index in `__table_args__` is left alone too: an index on `(a, b)` does not serve a filter on `b`
+; alone, but queries on `b` nearly always filter on `a` as well, and the rule does not follow which
+; columns each query combines.
 ;
 ; The rule is opt-in (`--select SA604`): whether a scan matters depends on the table's size and
 ; the query's frequency, which the code does not say. It stays silent when the indexes cannot be

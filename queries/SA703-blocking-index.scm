@@ -18,6 +18,9 @@
 ;
 ; Tables created in the same revision (`op.create_table`, raw `CREATE TABLE`) are exempt: they
 ; are empty and no running code uses them yet. `downgrade()` is not checked.
+; Steps under a dialect test that rules PostgreSQL out (`if bind.dialect.name == "mysql":`,
+; `if isinstance(bind.dialect, SQLiteDialect):`, the `else` of `if ... == "postgresql":`) are
+; skipped: they never run there.
 ;
 ; The rule is opt-in and PostgreSQL-only. It reports only when the revision's environment is
 ; known to migrate PostgreSQL:

@@ -31,6 +31,9 @@
 ;
 ; Batch operations (`batch_op.*`) count: on PostgreSQL they run as the same `ALTER TABLE`.
 ; Tables created in the same revision are exempt. `downgrade()` is not checked.
+; Steps under a dialect test that rules PostgreSQL out (`if bind.dialect.name == "mysql":`,
+; `if isinstance(bind.dialect, SQLiteDialect):`, the `else` of `if ... == "postgresql":`) are
+; skipped: they never run there.
 ;
 ; The rule is opt-in and PostgreSQL-only; it decides the dialect exactly as SA703 does
 ; (`migration-dialect` in the configuration, else `sqlalchemy.url` in `alembic.ini`, else

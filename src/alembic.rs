@@ -454,6 +454,36 @@ pub(crate) fn environment_dialect(versions: &std::path::Path) -> Option<Dialect>
     ini.as_deref().and_then(ini_dialect).or_else(|| env.as_deref().and_then(env_py_dialect))
 }
 
+/// Does `node` run only on databases other than PostgreSQL, by an enclosing dialect test:
+/// the body of `if bind.dialect.name == "mysql":` / `if isinstance(bind.dialect, SQLiteDialect):`,
+/// or the `else` of `if dialect == "postgresql":`? Read from the condition's text.
+pub(crate) fn runs_only_elsewhere(node: Node<'_>, src: &str) -> bool {
+    let mut child = node;
+    for ancestor in python::ancestors(node) {
+        if ancestor.kind() == "function_definition" {
+            break;
+        }
+        let condition = ancestor.child_by_field_name("condition").and_then(|c| src.get(c.byte_range()));
+        let positive = match ancestor.kind() {
+            "if_statement" | "elif_clause" if ancestor.child_by_field_name("consequence") == Some(child) => Some(true),
+            "if_statement" if matches!(child.kind(), "elif_clause" | "else_clause") => Some(false),
+            _ => None,
+        };
+        if let (Some(positive), Some(condition)) = (positive, condition) {
+            let lower = condition.to_ascii_lowercase();
+            let negated = lower.contains("!=") || lower.contains("not ");
+            let postgres = lower.contains("postgres") || lower.contains("pgdialect");
+            let other = ["mysql", "sqlite", "mssql", "oracle", "mariadb"].iter().any(|d| lower.contains(d));
+            let excludes_postgres = if positive == negated { postgres } else { other && !postgres };
+            if excludes_postgres {
+                return true;
+            }
+        }
+        child = ancestor;
+    }
+    false
+}
+
 /// Findings of a PostgreSQL-only rule on one revision file, reported once the model index knows
 /// the revision's environment and its dialect is PostgreSQL (see [`environment_dialect`]).
 pub(crate) struct PostgresOnly {
@@ -598,6 +628,32 @@ def downgrade():
             "revision = 1\ndef upgrade(): pass\n"
         )
         .is_none());
+    }
+
+    #[test]
+    fn reads_the_dialect_of_an_environment() {
+        assert_eq!(url_dialect("postgresql+psycopg://u@h/db"), Some(Dialect::Postgresql));
+        assert_eq!(url_dialect("'postgres://u@h/db'"), Some(Dialect::Postgresql));
+        assert_eq!(url_dialect("sqlite:///app.db"), Some(Dialect::Other));
+        assert_eq!(url_dialect("driver://user:pass@localhost/dbname"), None);
+        assert_eq!(url_dialect("%(DB_URL)s"), None);
+        assert_eq!(url_dialect(""), None);
+        let ini = "[alembic]\n# sqlalchemy.url = sqlite://\nsqlalchemy.url = postgresql://x/y\n";
+        assert_eq!(ini_dialect(ini), Some(Dialect::Postgresql));
+        assert_eq!(ini_dialect("[a]\nsqlalchemy.url = postgresql://x\n[b]\nsqlalchemy.url = mysql://y\n"), None);
+        assert_eq!(env_py_dialect("import asyncpg\nurl = 'see https://example.com'\n"), Some(Dialect::Postgresql));
+        assert_eq!(env_py_dialect("URL = 'sqlite:///x'\nif 'postgresql://' in u: pass\n"), None);
+        assert_eq!(env_py_dialect("url = config.get_main_option('sqlalchemy.url')\n"), None);
+    }
+
+    #[test]
+    fn dialect_guards() {
+        let src = "def upgrade():\n    if bind.dialect.name == 'mysql':\n        op.a()\n    if name == 'postgresql':\n        op.b()\n    else:\n        op.c()\n    if name != 'sqlite':\n        op.d()\n    op.e()\n";
+        let tree = parse(src);
+        let function = python::named_children(tree.root_node())[0];
+        let ops = op_calls(function, src);
+        let elsewhere: Vec<&str> = ops.iter().filter(|o| runs_only_elsewhere(o.call, src)).map(|o| o.name).collect();
+        assert_eq!(elsewhere, ["a", "c"]);
     }
 
     #[test]

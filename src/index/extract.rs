@@ -279,6 +279,27 @@ pub(crate) fn leading_column(call: Node<'_>, src: &str) -> Option<String> {
     }
 }
 
+/// Every column named by the `Index` / `UniqueConstraint` / `PrimaryKeyConstraint` calls of a
+/// `__table_args__` value, leading or not.
+fn index_members(value: Node<'_>, src: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for item in python::named_children(unparen(value)).into_iter().map(unparen).filter(|i| i.kind() == "call") {
+        let skip = match python::callee_name(item, src) {
+            Some("Index") => 1,
+            Some("UniqueConstraint" | "PrimaryKeyConstraint") => 0,
+            _ => continue,
+        };
+        for column in python::positional_arguments(item).into_iter().skip(skip).map(unparen) {
+            let name = match column.kind() {
+                "string" => string_value(column, src),
+                _ => python::dotted_name(column, src).and_then(|d| d.rsplit('.').next().map(String::from)),
+            };
+            found.extend(name);
+        }
+    }
+    found
+}
+
 /// `Index("ix", Owner.col, ...)` / `Index("ix", owner.c.col)` / `Index("ix", Owner.__table__.c.col)`
 /// outside a class: the owner (a class or a `Table` variable) and its leading column.
 pub(crate) fn module_index(call: Node<'_>, src: &str) -> Option<(String, String)> {
@@ -318,6 +339,7 @@ fn imperative_mapping(call: Node<'_>, src: &str, facts: &mut FileFacts) {
         dynamic_body: false,
         table: None,
         table_args_indexes: Some(Vec::new()),
+        table_args_members: Vec::new(),
     };
     let properties = python::keyword_argument(call, "properties", src).or_else(|| args.get(2).copied());
     if let Some(dict) = properties.map(unparen).filter(|d| d.kind() == "dictionary") {
@@ -371,6 +393,7 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
         dynamic_body: false,
         table: None,
         table_args_indexes: Some(Vec::new()),
+        table_args_members: Vec::new(),
     };
     if decorators.iter().any(|d| d.starts_with("as_declarative") || d.ends_with(".as_declarative_base()")) {
         bases_out.push(BaseName { name: name.clone(), kind: BaseKind::Declarative });
@@ -455,6 +478,7 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
             facts.primary_key_elsewhere |= written.contains("PrimaryKeyConstraint") || written.contains("primary_key");
             if name == "__table_args__" {
                 facts.table_args_indexes = value.and_then(|v| table_args(v, src));
+                facts.table_args_members = value.map(|v| index_members(v, src)).unwrap_or_default();
             }
             return;
         }

@@ -37,6 +37,9 @@ pub(crate) struct Model {
     /// `None` when some `__table_args__` is computed.
     #[serde(skip)]
     pub(crate) table_args_indexes: Option<Vec<String>>,
+    /// Every column of those indexes, leading or not.
+    #[serde(skip)]
+    pub(crate) table_args_members: Vec<String>,
 }
 
 impl Model {
@@ -94,9 +97,9 @@ pub(crate) struct ModelIndex {
     /// Core tables of the project, with the module defining each.
     #[serde(skip)]
     pub(crate) tables: Vec<(String, CoreTable)>,
-    /// Table names some text of the project mentions (see [`super::table_mentions`]).
+    /// How often some text of the project mentions each table name (see [`super::table_mentions`]).
     #[serde(skip)]
-    table_mentions: std::collections::HashSet<String>,
+    table_mentions: HashMap<String, usize>,
     /// Some file reflects tables or computes table names.
     #[serde(skip)]
     unnamed_tables: bool,
@@ -261,6 +264,10 @@ impl ModelIndex {
                     .map(|c| c.table_args_indexes.clone())
                     .collect::<Option<Vec<Vec<String>>>>()
                     .map(|all| all.concat()),
+                table_args_members: std::iter::once(class)
+                    .chain(parents.iter().map(|p| entries[*p].class))
+                    .flat_map(|c| c.table_args_members.iter().cloned())
+                    .collect(),
             });
         }
         index.models.sort_by(|a, b| (&a.module, &a.name, a.line).cmp(&(&b.module, &b.name, b.line)));
@@ -277,7 +284,9 @@ impl ModelIndex {
             .collect();
         index.late_attributes = files.iter().flat_map(|(_, f)| f.late_attributes.iter().cloned()).collect();
         index.tables = files.iter().flat_map(|(_, f)| f.tables.iter().map(|t| (f.module.clone(), t.clone()))).collect();
-        index.table_mentions = files.iter().flat_map(|(_, f)| f.table_mentions.iter().cloned()).collect();
+        for name in files.iter().flat_map(|(_, f)| &f.table_mentions) {
+            *index.table_mentions.entry(name.clone()).or_default() += 1;
+        }
         index.unnamed_tables = files.iter().any(|(_, f)| f.unnamed_tables);
         index.modules = files.iter().map(|(_, f)| f.module.clone()).collect();
         index.module_indexes = files.iter().flat_map(|(_, f)| f.module_indexes.iter().cloned()).collect();
@@ -498,8 +507,15 @@ impl ModelIndex {
                 let class = normal(&m.name);
                 wanted.starts_with(&class) || class.starts_with(&wanted) || wanted.contains(&class)
             });
-            let unseen = self.unnamed_tables || computed || self.table_mentions.contains(name);
+            let unseen = self.unnamed_tables || computed || self.table_mentions.contains_key(name);
             return if unseen { TableKnowledge::Unknown } else { TableKnowledge::Missing };
+        }
+        // One definition only: two tables of that name (other apps, other metadata, test
+        // fixtures), or a mention the index did not read as one (a function-local `Table`),
+        // make it unknown which one the key means.
+        let literal = models.iter().filter(|m| m.tablename.is_some()).count() + tables.len();
+        if models.len() + tables.len() != 1 || self.table_mentions.get(name).copied().unwrap_or(0) > literal {
+            return TableKnowledge::Unknown;
         }
         let models_known = models.iter().all(|m| {
             // A column may come from a base the index cannot see, or be added after the class body.
@@ -901,6 +917,40 @@ class NotAModel:
         assert_eq!(index.lookup("Item", &user).and_then(|m| m.tablename.as_deref()), Some("b_items"));
         let stranger = FileFacts { module: "d".into(), ..FileFacts::default() };
         assert!(index.lookup("Item", &stranger).is_none());
+    }
+
+    #[test]
+    fn tables_for_foreign_keys() {
+        let models = "Base = declarative_base()\n\
+             class A(Base):\n    __tablename__ = 'a_t'\n    id = Column('a_id', Integer, primary_key=True)\n\
+             class B(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n\
+             core = Table('c_t', metadata, Column('x', Integer, key='cx'), Column('y', Integer))\n\
+             loose = Table('d_t', metadata, *columns)\n";
+        let index = project(&[("m.py", models), ("t.py", "def f(m):\n    Table('local_t', m)\n")]);
+        let keys = |name: &str| match index.table(name) {
+            TableKnowledge::Columns { mut keys, .. } => {
+                keys.sort();
+                Some(keys.join(","))
+            }
+            _ => None,
+        };
+        assert_eq!(keys("a_t").as_deref(), Some("a_id"));
+        assert_eq!(keys("b").as_deref(), Some("id"));
+        assert_eq!(keys("c_t").as_deref(), Some("cx,y"));
+        assert!(matches!(index.table("d_t"), TableKnowledge::Unknown));
+        assert!(matches!(index.table("local_t"), TableKnowledge::Unknown));
+        assert!(matches!(index.table("nowhere"), TableKnowledge::Missing));
+        // Whole-database reflection anywhere: any name may exist.
+        let reflected = project(&[("m.py", models), ("r.py", "metadata.reflect(bind=engine)\n")]);
+        assert!(matches!(reflected.table("nowhere"), TableKnowledge::Unknown));
+        // A computed `__tablename__` may produce a name derived from the class.
+        let computed = project(&[(
+            "m.py",
+            "class Base(DeclarativeBase):\n    @declared_attr.directive\n    def __tablename__(cls):\n        return cls.__name__.lower() + 's'\n\
+             class Order(Base):\n    id = mapped_column(Integer, primary_key=True)\n",
+        )]);
+        assert!(matches!(computed.table("orders"), TableKnowledge::Unknown));
+        assert!(matches!(computed.table("invoices"), TableKnowledge::Missing));
     }
 
     #[test]

@@ -149,6 +149,9 @@ pub(crate) struct ClassFacts {
     /// `None` when `__table_args__` is computed (a `@declared_attr`, a variable, `*splat`).
     #[serde(skip)]
     pub(crate) table_args_indexes: Option<Vec<String>>,
+    /// Every column of those indexes and constraints, leading or not.
+    #[serde(skip)]
+    pub(crate) table_args_members: Vec<String>,
 }
 
 /// A column named in `filter()` / `where()` / `filter_by()` / `order_by()` (SA604).
@@ -274,7 +277,7 @@ pub(crate) fn defined_names(text: &str) -> Vec<String> {
 }
 
 /// Table names mentioned anywhere in a text (`Table("x"`, `Table(\n "x"`, `__tablename__ = "x"`),
-/// by a text scan: a false match only makes rules more cautious.
+/// once per mention, by a text scan: a false match only makes rules more cautious.
 pub(crate) fn table_mentions(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     for marker in ["Table(", "__tablename__"] {
@@ -293,7 +296,6 @@ pub(crate) fn table_mentions(text: &str) -> Vec<String> {
         }
     }
     names.sort();
-    names.dedup();
     names
 }
 

@@ -170,6 +170,8 @@ impl Deferred for Definitions {
                 || column.unique
                 || column.primary_key
                 || leading.iter().any(|l| l == attribute || l == db_name)
+                // Inside a composite index: queries usually filter it with the leading columns.
+                || model.table_args_members.iter().any(|l| l == attribute || l == db_name)
                 || index.has_module_index(&model.name, attribute)
                 || index.has_module_index(table, db_name);
             if indexed {

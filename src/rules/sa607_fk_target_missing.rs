@@ -60,9 +60,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// The class or `Table(...)` the foreign key belongs to; `None` inside a function (the index
 /// reads module-level definitions only) or anywhere else.
 fn owner(call: Node<'_>, src: &str) -> Option<Owner> {
+    if python::ancestors(call).any(|a| matches!(a.kind(), "function_definition" | "lambda")) {
+        return None;
+    }
     for ancestor in python::ancestors(call) {
         match ancestor.kind() {
-            "function_definition" | "lambda" => return None,
             "class_definition" => {
                 let name = src.get(ancestor.child_by_field_name("name")?.byte_range())?;
                 return Some(Owner::Class(name.to_string()));

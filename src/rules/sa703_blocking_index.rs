@@ -15,7 +15,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let mut findings = Vec::new();
     for op in &ops {
         let Some((table, what)) = blocking_index(op, src) else { continue };
-        if created.contains(&alembic::table_key(&table)) {
+        if created.contains(&alembic::table_key(&table)) || alembic::runs_only_elsewhere(op.call, src) {
             continue;
         }
         let message = format!(
