@@ -23,6 +23,10 @@
 ; alone, but queries on `b` nearly always filter on `a` as well, and the rule does not follow which
 ; columns each query combines.
 ;
+; Not counted as uses: pattern searches (`.like()`, `.ilike()`, `.contains()`, ...), which a B-tree
+; index does not serve. Boolean columns are not reported: with two values, an index on one alone
+; rarely beats reading the table.
+;
 ; The rule is opt-in (`--select SA604`): whether a scan matters depends on the table's size and
 ; the query's frequency, which the code does not say. It stays silent when the indexes cannot be
 ; read (a computed `__table_args__`, `index=flag`, a column typed with an `Annotated` alias that

@@ -325,6 +325,18 @@ pub(crate) fn created_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
     out
 }
 
+/// Tables a migration function creates through a project helper named like the operation
+/// (`create_table("t", ...)`, `utils.create_table("t", ...)`, as Superset's migrations do),
+/// which [`op_calls`] does not see.
+pub(crate) fn helper_created_tables(function: Node<'_>, src: &str) -> Vec<String> {
+    calls(function)
+        .into_iter()
+        .filter(|call| python::callee_name(*call, src) == Some("create_table"))
+        .filter_map(|call| string_value(*python::positional_arguments(call).first()?, src))
+        .map(|name| table_key(&name))
+        .collect()
+}
+
 /// Tables emptied by literal `DELETE FROM t` (without `WHERE`) or `TRUNCATE t` in `op.execute()`:
 /// constraints added to them afterwards meet no existing row.
 pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {

@@ -22,7 +22,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         if python::imports_alembic(call, src) || python::in_test_code(call, src) {
             return;
         }
-        let uses = column_uses(call, checker.text(method), src);
+        let uses = column_uses(call, method, src);
         if !uses.is_empty() {
             checker.defer(Box::new(Uses(uses)));
         }
@@ -39,8 +39,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 
 /// The columns a query method names: `Model.attr` anywhere in the arguments of `filter` /
 /// `where` / `order_by`, the keywords of `filter_by` on the query's entity.
-fn column_uses(call: Node<'_>, method: &str, src: &str) -> Vec<ColumnUse> {
-    let line = call.start_position().row + 1;
+fn column_uses(call: Node<'_>, method: Node<'_>, src: &str) -> Vec<ColumnUse> {
+    // The line of `.filter(`, not of the chain's start, which may be lines above.
+    let line = method.start_position().row + 1;
+    let method = src.get(method.byte_range()).unwrap_or("");
     let mut out = Vec::new();
     if method == "filter_by" {
         let Some(entity) = entity(call, src) else { return out };
@@ -65,7 +67,7 @@ fn column_uses(call: Node<'_>, method: &str, src: &str) -> Vec<ColumnUse> {
             let attribute = node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range()));
             if let (false, Some(object), Some(attribute)) = (is_callee, object, attribute) {
                 let model = src.get(object.byte_range()).unwrap_or("");
-                if object.kind() == "identifier" && crate::query::is_class_name(model) {
+                if object.kind() == "identifier" && crate::query::is_class_name(model) && !pattern_match(node, src) {
                     out.push(ColumnUse { model: model.to_string(), attribute: attribute.to_string(), line });
                     continue;
                 }
@@ -74,6 +76,19 @@ fn column_uses(call: Node<'_>, method: &str, src: &str) -> Vec<ColumnUse> {
         stack.extend(python::named_children(node));
     }
     out
+}
+
+/// `Model.col.ilike("%x%")`, `.contains(x)`...: a substring or pattern search, which a B-tree
+/// index does not serve, so it is no reason to add one.
+fn pattern_match(column: Node<'_>, src: &str) -> bool {
+    const PATTERNS: &[&str] =
+        &["like", "ilike", "not_like", "not_ilike", "notlike", "notilike", "contains", "endswith", "regexp_match", "match"];
+    column
+        .parent()
+        .filter(|p| p.kind() == "attribute")
+        .and_then(|p| p.child_by_field_name("attribute"))
+        .and_then(|a| src.get(a.byte_range()))
+        .is_some_and(|method| PATTERNS.contains(&method))
 }
 
 /// A nested query (`select(...)`, `.query(...)`): its criteria are its own calls' business.
@@ -127,7 +142,20 @@ fn column_definitions(body: Node<'_>, src: &str) -> Vec<(String, Range<usize>)> 
                 .is_some_and(|t| has_plain_types(t) && !t.starts_with("ClassVar")),
             Some(_) => false,
         };
-        if known {
+        // A boolean has two values: an index on it alone rarely beats reading the table.
+        let boolean = assignment.child_by_field_name("type").and_then(|t| src.get(t.byte_range())).is_some_and(|t| {
+            t.trim_start_matches("Mapped[").trim_end_matches(']').trim_start_matches("Optional[") == "bool"
+                || t == "bool"
+                || t.starts_with("Mapped[bool")
+        }) || value.is_some_and(|call| {
+            call.kind() == "call"
+                && python::positional_arguments(call).into_iter().map(unparen).any(|arg| {
+                    let name = python::dotted_name(arg, src)
+                        .or_else(|| (arg.kind() == "call").then(|| python::callee_name(arg, src).map(String::from)).flatten());
+                    name.is_some_and(|n| matches!(n.rsplit('.').next(), Some("Boolean" | "BOOLEAN")))
+                })
+        });
+        if known && !boolean {
             out.push((name.to_string(), left.byte_range()));
         }
     }

@@ -11,7 +11,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let src = checker.source();
     let Some(migration) = alembic::migration(module, src) else { return };
     let ops = alembic::op_calls(migration.upgrade, src);
-    let created = alembic::created_tables(&ops, src);
+    let mut created = alembic::created_tables(&ops, src);
+    created.extend(alembic::helper_created_tables(migration.upgrade, src));
     let mut findings = Vec::new();
     for op in &ops {
         let Some((table, what)) = blocking_index(op, src) else { continue };

@@ -25,7 +25,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let src = checker.source();
     let Some(migration) = alembic::migration(module, src) else { return };
     let ops = alembic::op_calls(migration.upgrade, src);
-    let created = alembic::created_tables(&ops, src);
+    let mut created = alembic::created_tables(&ops, src);
+    created.extend(alembic::helper_created_tables(migration.upgrade, src));
     let mut findings = Vec::new();
     for op in &ops {
         // `if bind.dialect.name == "mysql":`: never runs on PostgreSQL.
@@ -166,7 +167,8 @@ fn widening(existing: Option<Node<'_>>, new: Node<'_>, src: &str) -> bool {
         Some((name.to_ascii_lowercase(), length))
     };
     let (Some((old, old_length)), Some((new, new_length))) = (read(existing), read(new)) else { return false };
-    let text_like = |name: &str| matches!(name, "text" | "unicodetext");
+    // `Text`, `UnicodeText`, and the MySQL-sized `MediumText` / `LongText` (plain `TEXT` on PostgreSQL).
+    let text_like = |name: &str| name.contains("text");
     let varchar_like = |name: &str| matches!(name, "string" | "varchar" | "unicode" | "nvarchar");
     if !(varchar_like(&old) || text_like(&old)) {
         return false;
