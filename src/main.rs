@@ -16,6 +16,7 @@ mod index;
 mod lint;
 mod loops;
 mod noqa;
+mod pattern;
 mod python;
 mod query;
 mod registry;
