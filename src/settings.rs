@@ -86,9 +86,10 @@ impl Settings {
         walk::Excludes::new(&excludes).map_err(|e| miette::miette!("invalid exclude pattern: {e}"))?;
         let migration_dialect = match options.and_then(|o| o.migration_dialect.as_deref()) {
             Some(name) => Some(crate::alembic::Dialect::from_name(name).ok_or_else(|| {
+                let file = file.as_ref().map_or(String::new(), |f| format!(" in {}", f.path.display()));
                 miette::miette!(
                     help = "name a SQLAlchemy dialect, such as `postgresql`, `sqlite` or `mysql`",
-                    "unknown `migration-dialect` `{name}`"
+                    "unknown `migration-dialect` `{name}`{file}"
                 )
             })?),
             None => None,
