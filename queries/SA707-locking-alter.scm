@@ -14,7 +14,9 @@
 ;
 ; - `op.alter_column(..., type_=...)`: a type change rewrites the table under an ACCESS
 ;   EXCLUSIVE lock (not reported when `existing_type=` shows a widening PostgreSQL does without a
-;   rewrite: a longer or unbounded `VARCHAR`, or `VARCHAR` → `TEXT`);
+;   rewrite: a longer or unbounded `VARCHAR`, or `VARCHAR` → `TEXT`; nor for a rename,
+;   `new_column_name=`, that restates `type_=` with no `existing_type=`, which is most often
+;   no type change — SA706 reports the rename);
 ; - `op.alter_column(..., nullable=False)`: `SET NOT NULL` scans the whole table under an
 ;   ACCESS EXCLUSIVE lock;
 ; - `op.create_foreign_key(...)` / `op.create_check_constraint(...)` without

@@ -72,7 +72,12 @@ fn operation(op: &OpCall<'_>, src: &str) -> Option<(Option<String>, Hazard)> {
         "alter_column" => {
             let column = op.argument(1, 0, "column_name", src).and_then(|c| alembic::string_value(c, src));
             let column = column.map_or_else(String::new, |c| format!("`{c}` "));
-            if let Some(new_type) = python::keyword_argument(op.call, "type_", src) {
+            // A rename that restates the type (`new_column_name=..., type_=sa.Text`) with no
+            // `existing_type=` to compare is most often no type change at all: SA706 has the rename.
+            let restated = python::keyword_argument(op.call, "new_column_name", src).is_some()
+                && python::keyword_argument(op.call, "existing_type", src).is_none();
+            let new_type = python::keyword_argument(op.call, "type_", src).filter(|_| !restated);
+            if let Some(new_type) = new_type {
                 if widening(python::keyword_argument(op.call, "existing_type", src), new_type, src) {
                     return None;
                 }
