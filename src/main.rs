@@ -21,6 +21,7 @@ mod python;
 mod query;
 mod registry;
 mod report;
+mod scaffold;
 mod selection;
 mod sessions;
 mod settings;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Rule(args) => docs::rule(&args),
         cli::Command::Rules(args) => docs::rules(&args),
+        cli::Command::New(command) => scaffold::run(&command),
     };
     match result {
         Ok(status) => status.into(),
