@@ -93,6 +93,11 @@ fn sa301_fix_keeps_the_schema_under_real_sqlalchemy() {
 }
 
 #[test]
+fn sa607_flagged_foreign_keys_fail_create_all_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa607_fk_target_missing.py"));
+}
+
+#[test]
 fn sqlalint_new_scaffolds_run_on_fastapi_flask_alembic_and_sqlite() {
     pytest(&repo().join("tests/runtime/test_scaffold.py"));
 }
