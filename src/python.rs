@@ -403,11 +403,14 @@ pub(crate) mod import_cache {
         pub(crate) value_kind: u16,
     }
 
+    /// (source address, source length, scope node id) and that scope's assignments.
+    type ScopeAssignments = ((usize, usize, usize), Vec<Assignment>);
+
     thread_local! {
         static ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
         /// The assignments of the scope asked about last (see `query::assigned_value`).
-        static ASSIGNMENTS: RefCell<Option<((usize, usize, usize), Vec<Assignment>)>> = const { RefCell::new(None) };
+        static ASSIGNMENTS: RefCell<Option<ScopeAssignments>> = const { RefCell::new(None) };
     }
 
     /// Enables the caches until the guard drops (and empties them on both ends): they are
