@@ -3,7 +3,7 @@
 ; summary: Legacy `session.query(...)` / `Model.query` instead of a 2.0 `select()` run by the session
 ; severity: info
 ; family: modernization
-; default: on
+; default: off
 ; fix: unsafe
 ; precision: high
 ; tags: sqlalchemy-2.0
@@ -65,6 +65,9 @@
 ; with `options()` (a joined eager collection needs `.unique()` on 2.0 results), `distinct()` (the
 ; legacy query adds ORDER BY columns to the SELECT list), joins, several entities, or comments
 ; between the links get no fix, nor does a module where `select` names something else.
+;
+; Opt-in (enable with `--extend-select SA303`): it reports every legacy query call, thousands in a
+; large 1.x code base, which is a migration worklist rather than something to block a commit on.
 ;
 ; ## Known limitations
 ; A query built in steps (`q = session.query(User)`, then `q = q.filter(...)`) is reported on
