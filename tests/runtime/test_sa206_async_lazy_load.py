@@ -26,8 +26,8 @@ async def _run(name: str, tmp_path) -> BaseException | None:
         async with engine.begin() as conn:
             await conn.run_sync(cases.Base.metadata.create_all)
         async with AsyncSession(engine) as session:
-            author = cases.Author(id=1, name="a")
-            session.add_all([author, cases.Book(id=1, title="t1", author=author), cases.Book(id=2, title="t2", author=author)])
+            author = cases.Writer(id=1, name="a")
+            session.add_all([author, cases.Novel(id=1, title="t1", author=author), cases.Novel(id=2, title="t2", author=author)])
             await session.commit()
         # A fresh session: nothing is in its identity map.
         async with AsyncSession(engine) as session:
