@@ -28,9 +28,10 @@
 ; expression: `df.query("a > 1")`, `search.query("match", ...)` and the like are not reported.
 ;
 ; Not reported here, to give one finding per call: chains that SA304 reports (`.get()`,
-; `.get_or_404()`, which it rewrites to `Session.get()`), and chains that SA305 reports
-; (`.from_self()`, joins and loader options given strings): their messages already name the
-; 2.0 replacement, and they must be fixed first.
+; `.get_or_404()`, which it rewrites to `Session.get()`), chains that SA305 reports
+; (`.from_self()`, joins and loader options given strings), and `len(session.query(M).all())`,
+; which SA102 reports (its fix replaces the whole expression with a count in the database):
+; their messages already give the replacement, and they come first.
 ;
 ; ## Why is this bad?
 ; The `Query` object is legacy in SQLAlchemy 2.0: it is kept for compatibility, receives no new

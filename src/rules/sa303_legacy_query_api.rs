@@ -72,7 +72,7 @@ fn session_form(checker: &mut Checker<'_>, call: Node<'_>, receiver: Node<'_>) {
     let chain = python::chain(top, src);
     let Some(start) = chain.links.iter().position(|l| l.node.id() == call.id()) else { return };
     let Some(after) = chain.links.get(start + 1..) else { return };
-    if left_to_other_rules(after) {
+    if left_to_other_rules(after) || counted_with_len(top, src) {
         return;
     }
     let entities: Vec<&str> = positional.iter().map(|a| src.get(a.byte_range()).unwrap_or("")).collect();
@@ -185,6 +185,15 @@ fn left_to_other_rules(after: &[Link<'_>]) -> bool {
         }),
         _ => false,
     })
+}
+
+/// `len(session.query(User).all())`: SA102's finding, whose fix (a `count()` in the database)
+/// replaces the whole expression.
+fn counted_with_len(top: Node<'_>, src: &str) -> bool {
+    top.parent()
+        .filter(|a| a.kind() == "argument_list")
+        .and_then(|a| a.parent())
+        .is_some_and(|c| c.kind() == "call" && python::callee_name(c, src) == Some("len") && python::receiver(c).is_none())
 }
 
 /// `User`, `models.User`, `User.name`, `func.count(User.id)`, `aliased(User)`, `literal_column(...)`:
