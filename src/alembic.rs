@@ -329,6 +329,18 @@ pub(crate) fn created_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
     out
 }
 
+/// Tables a migration function creates through a project helper named like the operation
+/// (`create_table("t", ...)`, `utils.create_table("t", ...)`, as Superset's migrations do),
+/// which [`op_calls`] does not see.
+pub(crate) fn helper_created_tables(function: Node<'_>, src: &str) -> Vec<String> {
+    calls(function)
+        .into_iter()
+        .filter(|call| python::callee_name(*call, src) == Some("create_table"))
+        .filter_map(|call| string_value(*python::positional_arguments(call).first()?, src))
+        .map(|name| table_key(&name))
+        .collect()
+}
+
 /// Tables emptied by literal `DELETE FROM t` (without `WHERE`) or `TRUNCATE t` in `op.execute()`:
 /// constraints added to them afterwards meet no existing row.
 pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
@@ -352,6 +364,167 @@ pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The database an Alembic environment migrates, as far as its files tell (SA703, SA707).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgresql,
+    /// SQLite, MySQL, ...: PostgreSQL's locking rules do not apply.
+    Other,
+}
+
+impl Dialect {
+    /// A dialect name as SQLAlchemy URLs and `dialect_name=` spell it (`postgresql`, `postgres`,
+    /// `sqlite`); `None` for anything that is not a plain name.
+    pub(crate) fn from_name(name: &str) -> Option<Dialect> {
+        let name = name.trim().to_ascii_lowercase();
+        let name = name.split('+').next().unwrap_or_default();
+        match name {
+            "postgresql" | "postgres" | "postgresql_psycopg2" | "pgsql" => Some(Dialect::Postgresql),
+            "sqlite" | "mysql" | "mariadb" | "mssql" | "oracle" | "snowflake" | "duckdb" | "cockroachdb" => {
+                Some(Dialect::Other)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The dialect of a database URL (`postgresql+psycopg://u@h/db` → PostgreSQL); `None` for the
+/// template's `driver://...`, interpolations (`%(DB_URL)s`), empty values and anything unknown.
+pub(crate) fn url_dialect(url: &str) -> Option<Dialect> {
+    let url = url.trim().trim_matches(|c| c == '"' || c == '\'');
+    let (scheme, _) = url.split_once(':')?;
+    Dialect::from_name(scheme)
+}
+
+/// One verdict from several: all the same, or unknown.
+fn agree(found: impl IntoIterator<Item = Dialect>) -> Option<Dialect> {
+    let mut found = found.into_iter();
+    let first = found.next()?;
+    found.all(|d| d == first).then_some(first)
+}
+
+/// The dialect `alembic.ini` names: every `sqlalchemy.url` (one per section in multi-database
+/// environments) must agree.
+fn ini_dialect(text: &str) -> Option<Dialect> {
+    let urls = text.lines().map(str::trim).filter(|l| !l.starts_with(['#', ';'])).filter_map(|line| {
+        let rest = line.strip_prefix("sqlalchemy.url")?.trim_start();
+        rest.strip_prefix(['=', ':'])
+    });
+    let mut verdicts = Vec::new();
+    for url in urls {
+        verdicts.push(url_dialect(url)?);
+    }
+    agree(verdicts)
+}
+
+/// What `env.py` says: literal URLs (`"postgresql://..."`), `dialect_name="..."`, and PostgreSQL
+/// drivers it imports (`asyncpg`, `psycopg`). Conflicting hints (an environment for several
+/// databases) say nothing.
+fn env_py_dialect(text: &str) -> Option<Dialect> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let scheme: String = rest[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '_'))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        found.extend(Dialect::from_name(&scheme));
+        rest = &rest[at + 3..];
+    }
+    for marker in ["dialect_name=\"", "dialect_name='"] {
+        let mut rest = text;
+        while let Some(at) = rest.find(marker) {
+            rest = &rest[at + marker.len()..];
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            found.extend(Dialect::from_name(&name));
+        }
+    }
+    if ["import asyncpg", "import psycopg", "from psycopg"].iter().any(|m| text.contains(m)) {
+        found.push(Dialect::Postgresql);
+    }
+    agree(found)
+}
+
+/// The dialect of the Alembic environment whose revisions live in `versions`: `sqlalchemy.url`
+/// of the nearest `alembic.ini` when it names a database, else what the nearest `env.py` says.
+/// Both are looked for in the folder and up to four folders above it.
+pub(crate) fn environment_dialect(versions: &std::path::Path) -> Option<Dialect> {
+    let (mut ini, mut env) = (None, None);
+    for dir in versions.ancestors().take(5) {
+        if ini.is_none() {
+            ini = std::fs::read_to_string(dir.join("alembic.ini")).ok();
+        }
+        if env.is_none() {
+            env = std::fs::read_to_string(dir.join("env.py")).ok();
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    ini.as_deref().and_then(ini_dialect).or_else(|| env.as_deref().and_then(env_py_dialect))
+}
+
+/// Does `node` run only on databases other than PostgreSQL, by an enclosing dialect test:
+/// the body of `if bind.dialect.name == "mysql":` / `if isinstance(bind.dialect, SQLiteDialect):`,
+/// or the `else` of `if dialect == "postgresql":`? Read from the condition's text.
+pub(crate) fn runs_only_elsewhere(node: Node<'_>, src: &str) -> bool {
+    let mut child = node;
+    for ancestor in python::ancestors(node) {
+        if ancestor.kind() == "function_definition" {
+            break;
+        }
+        let condition = ancestor.child_by_field_name("condition").and_then(|c| src.get(c.byte_range()));
+        let positive = match ancestor.kind() {
+            "if_statement" | "elif_clause" if ancestor.child_by_field_name("consequence") == Some(child) => Some(true),
+            "if_statement" if matches!(child.kind(), "elif_clause" | "else_clause") => Some(false),
+            _ => None,
+        };
+        if let (Some(positive), Some(condition)) = (positive, condition) {
+            let lower = condition.to_ascii_lowercase();
+            let negated = lower.contains("!=") || lower.contains("not ");
+            let postgres = lower.contains("postgres") || lower.contains("pgdialect");
+            let other = ["mysql", "sqlite", "mssql", "oracle", "mariadb"].iter().any(|d| lower.contains(d));
+            let excludes_postgres = if positive == negated { postgres } else { other && !postgres };
+            if excludes_postgres {
+                return true;
+            }
+        }
+        child = ancestor;
+    }
+    false
+}
+
+/// Findings of a PostgreSQL-only rule on one revision file, reported once the model index knows
+/// the revision's environment and its dialect is PostgreSQL (see [`environment_dialect`]).
+pub(crate) struct PostgresOnly {
+    pub(crate) rule: crate::registry::RuleId,
+    pub(crate) revision: Option<String>,
+    pub(crate) findings: Vec<(std::ops::Range<usize>, String, String)>,
+}
+
+impl crate::checker::Deferred for PostgresOnly {
+    fn resolve(&self, project: &crate::checker::Project<'_>, out: &mut Vec<crate::diagnostic::Diagnostic>) {
+        let index = project.index;
+        let entry =
+            index.revisions.iter().find(|e| e.module == project.file.module && e.facts.revision == self.revision);
+        let Some(entry) = entry else { return };
+        if index.revision_dialect(&entry.path) != Some(Dialect::Postgresql) {
+            return;
+        }
+        out.extend(self.findings.iter().map(|(range, message, help)| crate::diagnostic::Diagnostic {
+            rule: self.rule,
+            range: range.clone(),
+            message: message.clone(),
+            help: Some(help.clone()),
+            fix: None,
+        }));
+    }
 }
 
 /// What a revision module declares about its place in the revision graph (SA705), with the
@@ -471,6 +644,32 @@ def downgrade():
             "revision = 1\ndef upgrade(): pass\n"
         )
         .is_none());
+    }
+
+    #[test]
+    fn reads_the_dialect_of_an_environment() {
+        assert_eq!(url_dialect("postgresql+psycopg://u@h/db"), Some(Dialect::Postgresql));
+        assert_eq!(url_dialect("'postgres://u@h/db'"), Some(Dialect::Postgresql));
+        assert_eq!(url_dialect("sqlite:///app.db"), Some(Dialect::Other));
+        assert_eq!(url_dialect("driver://user:pass@localhost/dbname"), None);
+        assert_eq!(url_dialect("%(DB_URL)s"), None);
+        assert_eq!(url_dialect(""), None);
+        let ini = "[alembic]\n# sqlalchemy.url = sqlite://\nsqlalchemy.url = postgresql://x/y\n";
+        assert_eq!(ini_dialect(ini), Some(Dialect::Postgresql));
+        assert_eq!(ini_dialect("[a]\nsqlalchemy.url = postgresql://x\n[b]\nsqlalchemy.url = mysql://y\n"), None);
+        assert_eq!(env_py_dialect("import asyncpg\nurl = 'see https://example.com'\n"), Some(Dialect::Postgresql));
+        assert_eq!(env_py_dialect("URL = 'sqlite:///x'\nif 'postgresql://' in u: pass\n"), None);
+        assert_eq!(env_py_dialect("url = config.get_main_option('sqlalchemy.url')\n"), None);
+    }
+
+    #[test]
+    fn dialect_guards() {
+        let src = "def upgrade():\n    if bind.dialect.name == 'mysql':\n        op.a()\n    if name == 'postgresql':\n        op.b()\n    else:\n        op.c()\n    if name != 'sqlite':\n        op.d()\n    op.e()\n";
+        let tree = parse(src);
+        let function = python::named_children(tree.root_node())[0];
+        let ops = op_calls(function, src);
+        let elsewhere: Vec<&str> = ops.iter().filter(|o| runs_only_elsewhere(o.call, src)).map(|o| o.name).collect();
+        assert_eq!(elsewhere, ["a", "c"]);
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
             lint::check_file(&engine, path, &settings.rules_for(path), fix_mode, module.as_ref())
         })
         .collect();
-    let index = if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args) };
+    let mut index = if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args) };
+    index.migration_dialect = settings.migration_dialect;
     if args.show_models {
         let json = serde_json::to_string_pretty(&index).map_err(|e| miette!("{e}"))?;
         println!("{json}");

@@ -46,6 +46,12 @@ pub(crate) struct Project<'a> {
 /// pass and resolve them here, so no file is parsed twice.
 pub(crate) trait Deferred: Send + Sync {
     fn resolve(&self, project: &Project<'_>, out: &mut Vec<Diagnostic>);
+
+    /// Columns the check saw used in queries, added to the file's index facts before the index
+    /// is built (so a rule can judge a column by how the whole project queries it).
+    fn column_uses(&self) -> &[crate::index::ColumnUse] {
+        &[]
+    }
 }
 
 pub(crate) struct Checker<'a> {

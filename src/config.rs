@@ -29,6 +29,9 @@ pub(crate) struct Options {
     pub(crate) exclude: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) extend_exclude: Vec<String>,
+    /// The database the Alembic migrations run on (`postgresql`, `sqlite`, ...), for the
+    /// PostgreSQL-only migration rules when the environment does not name it.
+    pub(crate) migration_dialect: Option<String>,
 }
 
 #[derive(Deserialize)]

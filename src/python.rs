@@ -393,14 +393,28 @@ pub(crate) mod import_cache {
         imports: Vec<(Text, Text, Option<Text>)>,
     }
 
+    /// One assignment of a scope, by byte offsets: the target name, the end of the
+    /// assignment, and the assigned value with its node kind.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Assignment {
+        pub(crate) name: (usize, usize),
+        pub(crate) end: usize,
+        pub(crate) value: (usize, usize),
+        pub(crate) value_kind: u16,
+    }
+
     thread_local! {
         static ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+        /// The assignments of the scope asked about last (see `query::assigned_value`).
+        static ASSIGNMENTS: RefCell<Option<((usize, usize, usize), Vec<Assignment>)>> = const { RefCell::new(None) };
     }
 
-    /// Enables the cache until the guard drops (and empties it on both ends).
+    /// Enables the caches until the guard drops (and empties them on both ends): they are
+    /// keyed by node ids, which are addresses that a later tree may reuse.
     pub(crate) fn scope() -> Guard {
         CACHE.with(|c| c.borrow_mut().take());
+        ASSIGNMENTS.with(|c| c.borrow_mut().take());
         ACTIVE.with(|a| a.set(true));
         Guard
     }
@@ -411,7 +425,27 @@ pub(crate) mod import_cache {
         fn drop(&mut self) {
             ACTIVE.with(|a| a.set(false));
             CACHE.with(|c| c.borrow_mut().take());
+            ASSIGNMENTS.with(|c| c.borrow_mut().take());
         }
+    }
+
+    /// The assignments of `scope`, computed by `collect` once per scope while the cache is on.
+    pub(crate) fn scope_assignments(
+        scope: Node<'_>,
+        src: &str,
+        collect: impl FnOnce() -> Vec<Assignment>,
+    ) -> Vec<Assignment> {
+        if !ACTIVE.with(std::cell::Cell::get) {
+            return collect();
+        }
+        let key = (src.as_ptr() as usize, src.len(), scope.id());
+        if let Some(hit) = ASSIGNMENTS.with(|c| c.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+        {
+            return hit;
+        }
+        let found = collect();
+        ASSIGNMENTS.with(|c| *c.borrow_mut() = Some((key, found.clone())));
+        found
     }
 
     pub(crate) fn module_imports<'s>(module: Node<'_>, src: &'s str) -> Vec<Import<'s>> {

@@ -147,12 +147,27 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
     let scope = python::enclosing_function(name)
         .and_then(|f| f.child_by_field_name("body"))
         .or_else(|| python::ancestors(name).find(|n| n.kind() == "module"))?;
-    let mut best: Option<Node<'t>> = None;
+    // The loop rules ask this for many names of one function: its assignments are listed once.
+    let assignments = python::import_cache::scope_assignments(scope, src, || scope_assignments(scope));
+    // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
+    let best = assignments
+        .iter()
+        .filter(|a| a.end <= name.start_byte() && src.get(a.name.0..a.name.1) == Some(ident))
+        .max_by_key(|a| a.value.0)?;
+    let value = scope.descendant_for_byte_range(best.value.0, best.value.1)?;
+    // The smallest node over the value's range is the value, unless a wrapper shares its range.
+    let mut node = value;
+    while node.kind_id() != best.value_kind || node.byte_range() != (best.value.0..best.value.1) {
+        node = node.parent().filter(|p| p.byte_range() == (best.value.0..best.value.1))?;
+    }
+    Some(node)
+}
+
+/// Every `name = value` assignment statement of a function (or module) body, in any order.
+fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
+    let mut out = Vec::new();
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
-        if node.start_byte() >= name.start_byte() {
-            continue;
-        }
         match node.kind() {
             // Assignments are statements (or the right side of a chained one): descend only
             // through statements, never into expressions, nested scopes or definitions — a scan
@@ -175,13 +190,13 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
             "assignment" => {
                 if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
                 {
-                    // Only assignments completed before the use (`stmt = stmt.where(...)` reads the old value).
-                    let before = node.end_byte() <= name.start_byte();
-                    if before && left.kind() == "identifier" && src.get(left.byte_range()) == Some(ident) {
-                        // The last assignment before the use wins (statements are visited in any order).
-                        if best.is_none_or(|b| b.start_byte() < right.start_byte()) {
-                            best = Some(right);
-                        }
+                    if left.kind() == "identifier" {
+                        out.push(python::import_cache::Assignment {
+                            name: (left.start_byte(), left.end_byte()),
+                            end: node.end_byte(),
+                            value: (right.start_byte(), right.end_byte()),
+                            value_kind: right.kind_id(),
+                        });
                     }
                 }
             }
@@ -190,7 +205,7 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
     }
-    best
+    out
 }
 
 /// Which DML statement a [`DmlStatement`] builds.

@@ -21,6 +21,8 @@ pub(crate) struct Settings {
     pub(crate) rules: RuleSet,
     per_file_ignores: Vec<(GlobMatcher, Vec<Selector>)>,
     pub(crate) excludes: Vec<String>,
+    /// `migration-dialect`: the database the migrations run on, when configured.
+    pub(crate) migration_dialect: Option<crate::alembic::Dialect>,
 }
 
 impl Settings {
@@ -82,7 +84,17 @@ impl Settings {
         excludes.extend(options.map(|o| o.extend_exclude.clone()).unwrap_or_default());
         excludes.extend(args.extend_exclude.iter().cloned());
         walk::Excludes::new(&excludes).map_err(|e| miette::miette!("invalid exclude pattern: {e}"))?;
-        Ok(Settings { root, root_is_project, rules, per_file_ignores, excludes })
+        let migration_dialect = match options.and_then(|o| o.migration_dialect.as_deref()) {
+            Some(name) => Some(crate::alembic::Dialect::from_name(name).ok_or_else(|| {
+                let file = file.as_ref().map_or(String::new(), |f| format!(" in {}", f.path.display()));
+                miette::miette!(
+                    help = "name a SQLAlchemy dialect, such as `postgresql`, `sqlite` or `mysql`",
+                    "unknown `migration-dialect` `{name}`{file}"
+                )
+            })?),
+            None => None,
+        };
+        Ok(Settings { root, root_is_project, rules, per_file_ignores, excludes, migration_dialect })
     }
 
     /// The rules enabled for one file, after `per-file-ignores`.

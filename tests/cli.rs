@@ -829,3 +829,31 @@ fn fix_applies_safe_fixes_and_diff_shows_them() {
     assert_eq!(r.code, Some(1), "{r:?}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), flask);
 }
+
+// ------------------------------------------------------- migration dialect
+
+#[test]
+fn migration_dialect_setting_decides_the_postgresql_migration_rules() {
+    let revision = "from alembic import op\n\nrevision = \"a1\"\ndown_revision = None\n\n\ndef upgrade():\n    \
+                    op.create_index(\"ix_event_kind\", \"event\", [\"kind\"])\n\n\ndef downgrade():\n    pass\n";
+    let p = Project::new();
+    p.write(
+        "alembic.ini",
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = driver://user:pass@localhost/db\n",
+    );
+    p.write("migrations/versions/a1_index.py", revision);
+    // The environment does not name its database: the PostgreSQL-only rule stays silent.
+    let r = p.run(&["check", "--isolated", "--select", "SA703", "--output-format", "concise"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let config = |dialect: &str| format!("[tool.sqlalint]\nselect = [\"SA703\"]\nmigration-dialect = \"{dialect}\"\n");
+    p.write("pyproject.toml", config("postgresql"));
+    let r = p.run(&["check", "--output-format", "concise"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(r.concise_findings().len(), 1, "{r:?}");
+    p.write("pyproject.toml", config("sqlite"));
+    assert_eq!(p.run(&["check"]).code, Some(0));
+    p.write("pyproject.toml", config("dbase"));
+    let r = p.run(&["check"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("migration-dialect") && r.stderr.contains("pyproject.toml"), "{r:?}");
+}

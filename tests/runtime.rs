@@ -3,63 +3,23 @@
 //! check that sqlalint's verdicts hold at run time. The virtualenv is built
 //! once under `target/pyenv` from `tests/runtime/requirements.txt` (rebuilt when
 //! that file changes); it needs `python3` and access to PyPI the first time.
+mod pyenv;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    pyenv::repo()
 }
 
 /// The virtualenv, built at most once per test run: the suites run on parallel threads
 /// and must not race to create (and `--clear`) the same directory.
 fn python_env() -> &'static Path {
     static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    VENV.get_or_init(build_python_env)
-}
-
-fn build_python_env() -> PathBuf {
-    let root = repo();
-    let venv = root.join("target").join("pyenv");
-    let requirements = root.join("tests/runtime/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("read requirements.txt");
-    let stamp = venv.join("requirements.installed");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-        return venv;
-    }
-    let python = std::env::var("SQLALINT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    run(Command::new(&python).args(["-m", "venv", "--clear"]).arg(&venv), "create the test virtualenv");
-    let pip = venv.join("bin/pip");
-    run(
-        Command::new(&pip)
-            .args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "-r"])
-            .arg(&requirements),
-        "install the pinned test packages",
-    );
-    std::fs::write(&stamp, wanted).expect("write venv stamp");
-    venv
-}
-
-fn run(command: &mut Command, what: &str) {
-    let status = command.status().unwrap_or_else(|e| panic!("cannot {what}: {e}"));
-    assert!(status.success(), "failed to {what} ({status})");
+    VENV.get_or_init(|| pyenv::build("pyenv", "tests/runtime/requirements.txt"))
 }
 
 fn pytest(suite: &Path) {
-    let venv = python_env();
-    let output = Command::new(venv.join("bin/python"))
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-        .arg(suite)
-        .env("SQLALINT_BIN", env!("CARGO_BIN_EXE_sqlalint"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(repo())
-        .output()
-        .expect("run pytest");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "runtime proof failed:\n{stdout}\n{stderr}");
-    // pytest exits 5 when it collected nothing: make sure something ran.
-    assert!(stdout.contains(" passed"), "no runtime test ran:\n{stdout}");
-    eprintln!("{}", stdout.lines().last().unwrap_or_default());
+    pyenv::pytest(python_env(), suite, &[]);
 }
 
 #[test]
@@ -140,6 +100,11 @@ fn sa302_fix_keeps_the_schema_under_real_sqlalchemy() {
 #[test]
 fn sa301_fix_keeps_the_schema_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa301_legacy_column.py"));
+}
+
+#[test]
+fn sa607_flagged_foreign_keys_fail_create_all_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa607_fk_target_missing.py"));
 }
 
 #[test]

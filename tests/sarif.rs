@@ -281,6 +281,29 @@ fn uris_are_relative_to_the_project_root_from_a_subdirectory() {
 }
 
 #[test]
+fn sarif_and_annotation_paths_are_relative_to_the_repository_root_in_a_monorepo() {
+    // The config (and so the project root) is `backend/`; the repository root is above it,
+    // and that is what code scanning and annotations resolve paths against.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join(".git")).expect("mkdir .git");
+    let backend = dir.path().join("backend");
+    std::fs::create_dir_all(backend.join("pkg")).expect("mkdir");
+    std::fs::write(backend.join("sqlalint.toml"), "select = [\"ALL\"]\n").expect("write config");
+    std::fs::write(backend.join("pkg/models.py"), MODELS).expect("write");
+
+    let log = sarif(&backend, &["pkg"]);
+    assert_valid(&log);
+    assert_eq!(str_at(physical(&results(&log)[0]), "/artifactLocation/uri"), "backend/pkg/models.py");
+    let base = str_at(run(&log), "/originalUriBaseIds/%SRCROOT%/uri");
+    let roots = [dir_uri(dir.path()), dir_uri(&dir.path().canonicalize().expect("canonical"))];
+    assert!(roots.contains(&base.to_string()), "{base} not in {roots:?}");
+
+    let output = sqlalint(&backend, &["check", "--output-format", "github", "pkg"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(",file=backend/pkg/models.py,line=7,"), "{stdout}");
+}
+
+#[test]
 fn files_outside_the_root_get_absolute_uris() {
     let inside = project(&[]);
     let outside = project(&[("elsewhere/models.py", MODELS)]);

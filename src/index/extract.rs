@@ -4,7 +4,7 @@
 //! inside functions (test suites do this) are deliberately left out.
 use tree_sitter::Node;
 
-use super::{BaseKind, BaseName, ClassFacts, Column, FileFacts, Import, LoadStrategy, Relationship};
+use super::{BaseKind, BaseName, ClassFacts, Column, CoreTable, FileFacts, Import, LoadStrategy, Relationship};
 use crate::python::{self, unparen};
 
 pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool) -> FileFacts {
@@ -15,6 +15,8 @@ pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool)
         ..FileFacts::default()
     };
     facts.defined_names = super::defined_names(src);
+    facts.table_mentions = super::table_mentions(src);
+    facts.unnamed_tables = super::has_unnamed_tables(src);
     let mut statements = Vec::new();
     collect_module_statements(root, &mut statements);
     for statement in statements {
@@ -23,7 +25,8 @@ pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool)
                 imports(statement, src, module, is_package, &mut facts.imports);
             }
             "class_definition" | "decorated_definition" => {
-                if let Some(class) = class_facts(statement, src, &mut facts.bases) {
+                if let Some(mut class) = class_facts(statement, src, &mut facts.bases) {
+                    facts.tables.extend(class.table.take());
                     facts.classes.push(class);
                 }
             }
@@ -124,7 +127,14 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
 /// `Base = declarative_base()`, `db = SQLAlchemy(app)`, `Model = db.Model`, `reg.map_imperatively(...)`.
 fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
     let Some(expr) = statement.named_child(0) else { return };
+    let call = match expr.kind() {
+        "assignment" => expr.child_by_field_name("right").map(unparen).filter(|r| r.kind() == "call"),
+        "call" => Some(expr),
+        _ => None,
+    };
+    facts.module_indexes.extend(call.and_then(|c| module_index(c, src)));
     if expr.kind() == "call" {
+        facts.tables.extend(core_table(expr, src));
         imperative_mapping(expr, src, facts);
         return;
     }
@@ -161,6 +171,8 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
                 facts.opaque_bases.push(name.clone());
             }
             facts.bases.push(BaseName { name, kind });
+        } else if names.last() == Some(&"Table") {
+            facts.tables.extend(core_table(right, src));
         } else if crate::sessions::is_factory_call(right, src) {
             if crate::sessions::is_registry_call(right, src) {
                 facts.session_registries.push(name.clone());
@@ -175,6 +187,136 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
         if dotted.ends_with(".Model") {
             facts.bases.push(BaseName { name, kind: BaseKind::Declarative });
         }
+    }
+}
+
+/// `Table("name", metadata, Column("c", ...), ...)`: its name and column names; `None` when the
+/// call is not a table or its name is not a literal.
+pub(crate) fn core_table(call: Node<'_>, src: &str) -> Option<CoreTable> {
+    if python::callee_name(call, src) != Some("Table") {
+        return None;
+    }
+    let args = python::arguments(call);
+    let name = string_value(*args.first()?, src)?;
+    let mut table = CoreTable {
+        name,
+        columns: Vec::new(),
+        complete: true,
+        schema: python::keyword_argument(call, "schema", src).and_then(|v| string_value(v, src)),
+        line: call.start_position().row + 1,
+    };
+    // The metadata comes second (Flask-SQLAlchemy's `db.Table("t", db.Column(...))` may omit it);
+    // columns and constraints follow.
+    for (position, arg) in args.iter().map(|a| unparen(*a)).enumerate().skip(1) {
+        let column_call = arg.kind() == "call" && python::callee_name(arg, src) == Some("Column");
+        if position == 1 && !column_call && arg.kind() != "keyword_argument" {
+            continue;
+        }
+        match arg.kind() {
+            "keyword_argument" => {
+                let key = arg.child_by_field_name("name").map_or("", |k| text(k, src));
+                if key.starts_with("autoload") || key == "extend_existing" || key == "keep_existing" {
+                    table.complete = false;
+                }
+            }
+            "call" if python::callee_name(arg, src) == Some("Column") => {
+                let first = python::positional_arguments(arg).first().and_then(|n| string_value(*n, src));
+                let name =
+                    first.or_else(|| python::keyword_argument(arg, "name", src).and_then(|v| string_value(v, src)));
+                match name {
+                    // `ForeignKey("t.c")` and `t.c.<c>` go by the key, which defaults to the name.
+                    Some(name) => table.columns.push(
+                        python::keyword_argument(arg, "key", src).and_then(|v| string_value(v, src)).unwrap_or(name),
+                    ),
+                    None => table.complete = false,
+                }
+            }
+            // Constraints and indexes add no column.
+            "call" if python::callee_name(arg, src).is_some_and(|n| n.ends_with("Constraint") || n == "Index") => {}
+            // A variable, a splat, a helper call: columns the index cannot read.
+            _ => table.complete = false,
+        }
+    }
+    Some(table)
+}
+
+/// The leading columns of the indexes and constraints in a literal `__table_args__`
+/// (a tuple or list, possibly ending in a dict); `None` when it is computed.
+pub(crate) fn table_args(value: Node<'_>, src: &str) -> Option<Vec<String>> {
+    let value = unparen(value);
+    match value.kind() {
+        "dictionary" => Some(Vec::new()),
+        "tuple" | "list" => {
+            let mut found = Vec::new();
+            for item in python::named_children(value).into_iter().map(unparen) {
+                match item.kind() {
+                    "call" => found.extend(leading_column(item, src)),
+                    "dictionary" => {}
+                    // `*Mixin.__table_args__`, a variable: unknown indexes.
+                    _ => return None,
+                }
+            }
+            Some(found)
+        }
+        _ => None,
+    }
+}
+
+/// The leading column of `Index("ix", col, ...)`, `UniqueConstraint(col, ...)`,
+/// `PrimaryKeyConstraint(col, ...)`; a column is named by a string, a bare name
+/// (a column defined above in the class body) or `Model.col` / `table.c.col`.
+pub(crate) fn leading_column(call: Node<'_>, src: &str) -> Option<String> {
+    let args = python::positional_arguments(call);
+    let first = match python::callee_name(call, src)? {
+        "Index" => args.get(1)?,
+        "UniqueConstraint" | "PrimaryKeyConstraint" => args.first()?,
+        _ => return None,
+    };
+    let node = unparen(*first);
+    match node.kind() {
+        "string" => string_value(node, src),
+        "identifier" | "attribute" => {
+            python::dotted_name(node, src).and_then(|d| d.rsplit('.').next().map(String::from))
+        }
+        _ => None,
+    }
+}
+
+/// Every column named by the `Index` / `UniqueConstraint` / `PrimaryKeyConstraint` calls of a
+/// `__table_args__` value, leading or not.
+fn index_members(value: Node<'_>, src: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for item in python::named_children(unparen(value)).into_iter().map(unparen).filter(|i| i.kind() == "call") {
+        let skip = match python::callee_name(item, src) {
+            Some("Index") => 1,
+            Some("UniqueConstraint" | "PrimaryKeyConstraint") => 0,
+            _ => continue,
+        };
+        for column in python::positional_arguments(item).into_iter().skip(skip).map(unparen) {
+            let name = match column.kind() {
+                "string" => string_value(column, src),
+                _ => python::dotted_name(column, src).and_then(|d| d.rsplit('.').next().map(String::from)),
+            };
+            found.extend(name);
+        }
+    }
+    found
+}
+
+/// `Index("ix", Owner.col, ...)` / `Index("ix", owner.c.col)` / `Index("ix", Owner.__table__.c.col)`
+/// outside a class: the owner (a class or a `Table` variable) and its leading column.
+pub(crate) fn module_index(call: Node<'_>, src: &str) -> Option<(String, String)> {
+    if python::callee_name(call, src) != Some("Index") {
+        return None;
+    }
+    let first = python::positional_arguments(call).get(1).copied()?;
+    let dotted = python::dotted_name(first, src)?;
+    let parts: Vec<&str> = dotted.split('.').collect();
+    match parts.as_slice() {
+        [owner, column] | [owner, "c", column] | [owner, "__table__", "c", column] => {
+            Some((owner.to_string(), column.to_string()))
+        }
+        _ => None,
     }
 }
 
@@ -198,6 +340,9 @@ fn imperative_mapping(call: Node<'_>, src: &str, facts: &mut FileFacts) {
         relationships: Vec::new(),
         primary_key_elsewhere: false,
         dynamic_body: false,
+        table: None,
+        table_args_indexes: Some(Vec::new()),
+        table_args_members: Vec::new(),
     };
     let properties = python::keyword_argument(call, "properties", src).or_else(|| args.get(2).copied());
     if let Some(dict) = properties.map(unparen).filter(|d| d.kind() == "dictionary") {
@@ -249,6 +394,9 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
         relationships: Vec::new(),
         primary_key_elsewhere: false,
         dynamic_body: false,
+        table: None,
+        table_args_indexes: Some(Vec::new()),
+        table_args_members: Vec::new(),
     };
     if decorators.iter().any(|d| d.starts_with("as_declarative") || d.ends_with(".as_declarative_base()")) {
         bases_out.push(BaseName { name: name.clone(), kind: BaseKind::Declarative });
@@ -292,6 +440,12 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
         match statement.kind() {
             "expression_statement" => class_attribute(statement, src, &mut facts),
             "decorated_definition" => declared_attr(statement, src, &mut facts),
+            // `def __tablename__(cls)` (under `@declared_attr` or not): a name computed per class.
+            "function_definition"
+                if statement.child_by_field_name("name").is_some_and(|n| text(n, src) == "__tablename__") =>
+            {
+                facts.tablename = Some(String::new());
+            }
             "if_statement" | "for_statement" | "try_statement" | "with_statement" | "while_statement" => {
                 facts.dynamic_body = true;
             }
@@ -319,11 +473,16 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
         }
         "__table__" => {
             facts.has_table = true;
+            facts.table = value.filter(|v| v.kind() == "call").and_then(|v| core_table(v, src));
             return;
         }
         "__table_args__" | "__mapper_args__" => {
             let written = value.map_or("", |v| text(v, src));
             facts.primary_key_elsewhere |= written.contains("PrimaryKeyConstraint") || written.contains("primary_key");
+            if name == "__table_args__" {
+                facts.table_args_indexes = value.and_then(|v| table_args(v, src));
+                facts.table_args_members = value.map(|v| index_members(v, src)).unwrap_or_default();
+            }
             return;
         }
         _ if name.starts_with("__") => return,
@@ -355,6 +514,7 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
                 unique: false,
                 nullable: None,
                 line,
+                db_name: None,
                 plain_default,
             });
         }
@@ -362,7 +522,7 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
 }
 
 /// Is an annotation made only of builtin and standard types (no alias that could be an `Annotated[...]`)?
-fn has_plain_types(annotation: &str) -> bool {
+pub(crate) fn has_plain_types(annotation: &str) -> bool {
     const PLAIN: &[&str] = &[
         "Mapped",
         "Optional",
@@ -410,6 +570,11 @@ fn declared_attr(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
     else {
         return;
     };
+    match function.child_by_field_name("name").map(|n| text(n, src)) {
+        Some("__table_args__") => facts.table_args_indexes = None,
+        Some("__tablename__") => facts.tablename = Some(String::new()),
+        _ => {}
+    }
     if !is_declared_attr {
         return;
     }
@@ -475,8 +640,20 @@ fn column(name: &str, call: Node<'_>, src: &str, line: usize) -> Column {
         // SQLModel: Field(foreign_key="users.id")
         foreign_key = python::keyword_argument(call, "foreign_key", src).and_then(|v| string_value(v, src));
     }
+    // `Column("db_name", Integer)`, `mapped_column("db_name")`, `Column(Integer, name="db_name")`.
+    // (SQLModel's `Field("x")` is a default value, not a name.)
+    let db_name = Some(call)
+        .filter(|c| matches!(python::callee_name(*c, src), Some("Column" | "mapped_column")))
+        .and_then(|c| {
+            python::positional_arguments(c)
+                .first()
+                .and_then(|n| string_value(*n, src))
+                .or_else(|| python::keyword_argument(c, "name", src).and_then(|v| string_value(v, src)))
+        })
+        .filter(|n| n != name);
     Column {
         name: name.to_string(),
+        db_name,
         primary_key: bool_kwarg(call, "primary_key", src).unwrap_or(false),
         foreign_key,
         index: bool_kwarg(call, "index", src).unwrap_or(false),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{BaseKind, ClassFacts, Column, FileFacts, LoadStrategy, Relationship};
+use super::{BaseKind, ClassFacts, Column, CoreTable, FileFacts, LoadStrategy, Relationship};
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Model {
@@ -33,6 +33,13 @@ pub(crate) struct Model {
     /// A primary key may be declared where the index does not read it (see `ClassFacts`).
     #[serde(skip)]
     pub(crate) primary_key_elsewhere: bool,
+    /// Leading columns of the indexes its (and its bases') literal `__table_args__` declare;
+    /// `None` when some `__table_args__` is computed.
+    #[serde(skip)]
+    pub(crate) table_args_indexes: Option<Vec<String>>,
+    /// Every column of those indexes, leading or not.
+    #[serde(skip)]
+    pub(crate) table_args_members: Vec<String>,
 }
 
 impl Model {
@@ -90,6 +97,42 @@ pub(crate) struct ModelIndex {
     /// `(Class, attribute)` assigned at module level after the class body.
     #[serde(skip)]
     late_attributes: std::collections::HashSet<(String, String)>,
+    /// Core tables of the project, with the module defining each.
+    #[serde(skip)]
+    pub(crate) tables: Vec<(String, CoreTable)>,
+    /// How often some text of the project mentions each table name (see [`super::table_mentions`]).
+    #[serde(skip)]
+    table_mentions: HashMap<String, usize>,
+    /// Some file reflects tables or computes table names.
+    #[serde(skip)]
+    unnamed_tables: bool,
+    /// Every module of the project.
+    #[serde(skip)]
+    modules: std::collections::HashSet<String>,
+    /// `(owner, column)` of every module-level `Index(...)`.
+    #[serde(skip)]
+    module_indexes: std::collections::HashSet<(String, String)>,
+    /// `(class as written, attribute)` → where queries filter or sort by it.
+    #[serde(skip)]
+    column_uses: HashMap<(String, String), Vec<(PathBuf, usize)>>,
+    /// The dialect of the migrations, as configured (`migration-dialect`); wins over the environment's.
+    #[serde(skip)]
+    pub(crate) migration_dialect: Option<crate::alembic::Dialect>,
+    /// The dialect of each folder holding revision files, read from its Alembic environment.
+    #[serde(skip)]
+    environment_dialects: HashMap<PathBuf, Option<crate::alembic::Dialect>>,
+}
+
+/// What the project tells of a table a foreign key names.
+#[derive(Debug)]
+pub(crate) enum TableKnowledge<'a> {
+    /// No model or `Table` of the project defines it, and nothing could define it unseen.
+    Missing,
+    /// Defined where the index cannot read it, or its columns are not all known.
+    Unknown,
+    /// Defined, with these column keys (as `ForeignKey("table.key")` names them) and the models
+    /// defining it (none for Core tables).
+    Columns { keys: Vec<&'a str>, models: Vec<&'a Model> },
 }
 
 /// A class and where it came from, during the merge.
@@ -203,18 +246,31 @@ impl ModelIndex {
             let class = entry.class;
             let parents = inherited_classes(&entries, id, &resolve_class);
             let any_parent = |f: fn(&ClassFacts) -> bool| parents.iter().any(|p| f(entries[*p].class));
+            // A base's `def __tablename__` names the tables of subclasses that do not name their own.
+            let tablename = entry.class.tablename.clone().or_else(|| {
+                parents.iter().any(|p| entries[*p].class.tablename.as_deref() == Some("")).then(String::new)
+            });
             index.models.push(Model {
                 name: entry.class.name.clone(),
                 module: facts.1.module.clone(),
                 path: facts.0.clone(),
                 line: entry.class.line,
-                tablename: entry.class.tablename.clone(),
+                tablename,
                 columns,
                 relationships,
                 complete,
                 root: entries[root].class.name.clone(),
                 has_table: class.has_table || any_parent(|c| c.has_table),
                 primary_key_elsewhere: class.primary_key_elsewhere || any_parent(|c| c.primary_key_elsewhere),
+                table_args_indexes: std::iter::once(class)
+                    .chain(parents.iter().map(|p| entries[*p].class))
+                    .map(|c| c.table_args_indexes.clone())
+                    .collect::<Option<Vec<Vec<String>>>>()
+                    .map(|all| all.concat()),
+                table_args_members: std::iter::once(class)
+                    .chain(parents.iter().map(|p| entries[*p].class))
+                    .flat_map(|c| c.table_args_members.iter().cloned())
+                    .collect(),
             });
         }
         index.models.sort_by(|a, b| (&a.module, &a.name, a.line).cmp(&(&b.module, &b.name, b.line)));
@@ -230,12 +286,32 @@ impl ModelIndex {
             })
             .collect();
         index.late_attributes = files.iter().flat_map(|(_, f)| f.late_attributes.iter().cloned()).collect();
+        index.tables = files.iter().flat_map(|(_, f)| f.tables.iter().map(|t| (f.module.clone(), t.clone()))).collect();
+        for name in files.iter().flat_map(|(_, f)| &f.table_mentions) {
+            *index.table_mentions.entry(name.clone()).or_default() += 1;
+        }
+        index.unnamed_tables = files.iter().any(|(_, f)| f.unnamed_tables);
+        index.modules = files.iter().map(|(_, f)| f.module.clone()).collect();
+        index.module_indexes = files.iter().flat_map(|(_, f)| f.module_indexes.iter().cloned()).collect();
+        for (path, facts) in files {
+            for used in &facts.column_uses {
+                let places = index.column_uses.entry((used.model.clone(), used.attribute.clone())).or_default();
+                places.push((path.clone(), used.line));
+            }
+        }
         index.revisions = files
             .iter()
             .filter_map(|(path, f)| {
                 Some(RevisionEntry { path: path.clone(), module: f.module.clone(), facts: f.revision.clone()? })
             })
             .collect();
+        for entry in &index.revisions {
+            let folder = crate::walk::absolute(&entry.path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            if let std::collections::hash_map::Entry::Vacant(slot) = index.environment_dialects.entry(folder) {
+                let dialect = crate::alembic::environment_dialect(slot.key());
+                slot.insert(dialect);
+            }
+        }
         index.session_factories = files
             .iter()
             .flat_map(|(_, f)| f.session_factories.iter().map(|name| (f.module.clone(), name.clone())))
@@ -428,6 +504,80 @@ impl ModelIndex {
     /// Is `name` a class defined or a name imported anywhere in the project?
     pub(crate) fn is_known_name(&self, name: &str) -> bool {
         self.known_names.contains(name)
+    }
+
+    /// What the project defines as table `name` (unqualified): models whose literal or generated
+    /// (Flask-SQLAlchemy, SQLModel) table name it is, and Core `Table`s.
+    pub(crate) fn table(&self, name: &str) -> TableKnowledge<'_> {
+        let models: Vec<&Model> = self
+            .models
+            .iter()
+            .filter(|m| !m.has_table && m.tablename.as_deref().is_none_or(|t| !t.is_empty()) && m.is_table(name))
+            .collect();
+        let tables: Vec<&CoreTable> = self.tables.iter().map(|(_, t)| t).filter(|t| t.name == name).collect();
+        if models.is_empty() && tables.is_empty() {
+            // A computed `__tablename__` (`cls.__name__.lower()`, a snake-cased plural...) is
+            // almost always derived from the class name: such a class may be this table.
+            let normal = |s: &str| s.replace('_', "").to_lowercase();
+            let wanted = normal(name);
+            let computed = self.models.iter().filter(|m| m.tablename.as_deref() == Some("")).any(|m| {
+                let class = normal(&m.name);
+                wanted.starts_with(&class) || class.starts_with(&wanted) || wanted.contains(&class)
+            });
+            let unseen = self.unnamed_tables || computed || self.table_mentions.contains_key(name);
+            return if unseen { TableKnowledge::Unknown } else { TableKnowledge::Missing };
+        }
+        // One definition only: two tables of that name (other apps, other metadata, test
+        // fixtures), or a mention the index did not read as one (a function-local `Table`),
+        // make it unknown which one the key means.
+        let literal = models.iter().filter(|m| m.tablename.is_some()).count() + tables.len();
+        if models.len() + tables.len() != 1 || self.table_mentions.get(name).copied().unwrap_or(0) > literal {
+            return TableKnowledge::Unknown;
+        }
+        let models_known = models.iter().all(|m| {
+            // A column may come from a base the index cannot see, or be added after the class body.
+            m.complete && !self.late_attributes.iter().any(|(class, _)| *class == m.name)
+        });
+        if !models_known || tables.iter().any(|t| !t.complete) {
+            return TableKnowledge::Unknown;
+        }
+        let keys = models
+            .iter()
+            .flat_map(|m| m.columns.iter().map(|c| c.db_name.as_deref().unwrap_or(&c.name)))
+            .chain(tables.iter().flat_map(|t| t.columns.iter().map(String::as_str)))
+            .collect();
+        TableKnowledge::Columns { keys, models }
+    }
+
+    /// Where the project's queries filter or sort by `model.attribute`, in path and line order.
+    pub(crate) fn column_uses(&self, model: &str, attribute: &str) -> Vec<&(PathBuf, usize)> {
+        let mut places: Vec<&(PathBuf, usize)> = self
+            .column_uses
+            .get(&(model.to_string(), attribute.to_string()))
+            .map(|p| p.iter().collect())
+            .unwrap_or_default();
+        places.sort();
+        places.dedup();
+        places
+    }
+
+    /// Does a module-level `Index(...)` start with `owner.column`?
+    pub(crate) fn has_module_index(&self, owner: &str, column: &str) -> bool {
+        self.module_indexes.contains(&(owner.to_string(), column.to_string()))
+    }
+
+    /// The database the revision file at `path` migrates: the configured dialect, else its environment's.
+    pub(crate) fn revision_dialect(&self, path: &std::path::Path) -> Option<crate::alembic::Dialect> {
+        self.migration_dialect.or_else(|| {
+            let folder = crate::walk::absolute(path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            self.environment_dialects.get(&folder).copied().flatten()
+        })
+    }
+
+    /// Is `target` (an import target such as `app.db.metadata`) something a module of the project defines?
+    pub(crate) fn defines_import(&self, target: &str) -> bool {
+        let Some((module, name)) = target.rsplit_once('.') else { return false };
+        self.modules.iter().any(|m| qualifies(m, name, target) || m == module || m.ends_with(&format!(".{module}")))
     }
 
     /// Is `class.attribute` assigned somewhere at module level, after the class body?
@@ -784,6 +934,40 @@ class NotAModel:
         assert_eq!(index.lookup("Item", &user).and_then(|m| m.tablename.as_deref()), Some("b_items"));
         let stranger = FileFacts { module: "d".into(), ..FileFacts::default() };
         assert!(index.lookup("Item", &stranger).is_none());
+    }
+
+    #[test]
+    fn tables_for_foreign_keys() {
+        let models = "Base = declarative_base()\n\
+             class A(Base):\n    __tablename__ = 'a_t'\n    id = Column('a_id', Integer, primary_key=True)\n\
+             class B(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n\
+             core = Table('c_t', metadata, Column('x', Integer, key='cx'), Column('y', Integer))\n\
+             loose = Table('d_t', metadata, *columns)\n";
+        let index = project(&[("m.py", models), ("t.py", "def f(m):\n    Table('local_t', m)\n")]);
+        let keys = |name: &str| match index.table(name) {
+            TableKnowledge::Columns { mut keys, .. } => {
+                keys.sort();
+                Some(keys.join(","))
+            }
+            _ => None,
+        };
+        assert_eq!(keys("a_t").as_deref(), Some("a_id"));
+        assert_eq!(keys("b").as_deref(), Some("id"));
+        assert_eq!(keys("c_t").as_deref(), Some("cx,y"));
+        assert!(matches!(index.table("d_t"), TableKnowledge::Unknown));
+        assert!(matches!(index.table("local_t"), TableKnowledge::Unknown));
+        assert!(matches!(index.table("nowhere"), TableKnowledge::Missing));
+        // Whole-database reflection anywhere: any name may exist.
+        let reflected = project(&[("m.py", models), ("r.py", "metadata.reflect(bind=engine)\n")]);
+        assert!(matches!(reflected.table("nowhere"), TableKnowledge::Unknown));
+        // A computed `__tablename__` may produce a name derived from the class.
+        let computed = project(&[(
+            "m.py",
+            "class Base(DeclarativeBase):\n    @declared_attr.directive\n    def __tablename__(cls):\n        return cls.__name__.lower() + 's'\n\
+             class Order(Base):\n    id = mapped_column(Integer, primary_key=True)\n",
+        )]);
+        assert!(matches!(computed.table("orders"), TableKnowledge::Unknown));
+        assert!(matches!(computed.table("invoices"), TableKnowledge::Missing));
     }
 
     #[test]

@@ -68,6 +68,10 @@ pub(crate) struct Column {
     /// `nullable=` when written.
     pub(crate) nullable: Option<bool>,
     pub(crate) line: usize,
+    /// `Column("db_name", ...)` / `mapped_column("db_name", ...)` / `name="db_name"`: the name in
+    /// the table, which `ForeignKey("table.db_name")` must use, when it differs from the attribute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) db_name: Option<String>,
     /// Declared only by an annotation with a plain default (`active: bool = True`): a column
     /// in SQLModel, a plain class attribute anywhere else (the merge decides).
     #[serde(skip)]
@@ -141,6 +145,40 @@ pub(crate) struct ClassFacts {
     /// The body defines attributes in `if` / `for` / `try` / `with` blocks, which the index does not read.
     #[serde(skip)]
     pub(crate) dynamic_body: bool,
+    /// `__table__ = Table(...)`: moved to [`FileFacts::tables`] by the extractor.
+    #[serde(skip)]
+    pub(crate) table: Option<CoreTable>,
+    /// Leading columns of the indexes and constraints a literal `__table_args__` declares;
+    /// `None` when `__table_args__` is computed (a `@declared_attr`, a variable, `*splat`).
+    #[serde(skip)]
+    pub(crate) table_args_indexes: Option<Vec<String>>,
+    /// Every column of those indexes and constraints, leading or not.
+    #[serde(skip)]
+    pub(crate) table_args_members: Vec<String>,
+}
+
+/// A column named in `filter()` / `where()` / `filter_by()` / `order_by()` (SA604).
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnUse {
+    /// The class as written (`User` in `User.email == x`).
+    pub(crate) model: String,
+    pub(crate) attribute: String,
+    pub(crate) line: usize,
+}
+
+/// A Core `Table("name", metadata, Column("c", ...), ...)` (module level, or a class's `__table__`).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CoreTable {
+    /// The table name as written (`"schema.name"` stays qualified only through `schema=`).
+    pub(crate) name: String,
+    /// Column names (keys) given by literal `Column("c", ...)` arguments.
+    pub(crate) columns: Vec<String>,
+    /// Every column is known: no reflection (`autoload_with=`), `extend_existing`, `*splat` or
+    /// column whose name is not a literal.
+    pub(crate) complete: bool,
+    /// `schema="..."` given: the table lives in that schema.
+    pub(crate) schema: Option<String>,
+    pub(crate) line: usize,
 }
 
 /// `from a.b import C as D` → local `D` means `a.b.C`.
@@ -194,6 +232,24 @@ pub(crate) struct FileFacts {
     /// An Alembic revision module's place in the revision graph (SA705).
     #[serde(skip)]
     pub(crate) revision: Option<crate::alembic::RevisionFacts>,
+    /// Core tables defined at module level or as a class's `__table__`.
+    #[serde(skip)]
+    pub(crate) tables: Vec<CoreTable>,
+    /// Table names a text scan finds anywhere (`Table("x"`, `__tablename__ = "x"`, `name="x"` of
+    /// `op.create_table`...), function-local definitions included: names that may exist.
+    #[serde(skip)]
+    pub(crate) table_mentions: Vec<String>,
+    /// The file reflects a whole database (`MetaData.reflect()`, `automap_base`): tables the
+    /// index cannot name.
+    #[serde(skip)]
+    pub(crate) unnamed_tables: bool,
+    /// `(owner, column)` of module-level `Index("ix", Owner.column, ...)` / `Index("ix", table.c.column)`:
+    /// the leading column of an index declared outside the class.
+    #[serde(skip)]
+    pub(crate) module_indexes: Vec<(String, String)>,
+    /// Columns the file's queries filter or sort by, recorded by rule checks during the pass.
+    #[serde(skip)]
+    pub(crate) column_uses: Vec<ColumnUse>,
     /// Module-level names bound to a session factory or registry (`SessionLocal = sessionmaker(...)`,
     /// `Session = scoped_session(...)`), so a call of the name elsewhere is known to make a session.
     pub(crate) session_factories: Vec<String>,
@@ -225,6 +281,35 @@ pub(crate) fn defined_names(text: &str) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// Table names mentioned anywhere in a text (`Table("x"`, `Table(\n "x"`, `__tablename__ = "x"`),
+/// once per mention, by a text scan: a false match only makes rules more cautious.
+pub(crate) fn table_mentions(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for marker in ["Table(", "__tablename__"] {
+        let mut rest = text;
+        while let Some(at) = rest.find(marker) {
+            rest = &rest[at + marker.len()..];
+            let value = rest.trim_start();
+            let value = value.strip_prefix(['=', ':']).map_or(value, str::trim_start);
+            let value = value.strip_prefix("str").map_or(value, |v| v.trim_start().strip_prefix('=').unwrap_or(v));
+            let value = value.trim_start();
+            let Some(quote) = value.chars().next().filter(|c| *c == '"' || *c == '\'') else { continue };
+            let name: String = value[1..].chars().take_while(|c| *c != quote && *c != '\n').collect();
+            if !name.is_empty() && name.len() < 200 {
+                names.push(name.rsplit('.').next().unwrap_or(&name).to_string());
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Does the text reflect whole databases, so that tables exist that nothing in the project names?
+pub(crate) fn has_unnamed_tables(text: &str) -> bool {
+    // `Table("t", metadata, autoload_with=...)` and `DeferredReflection` models name their tables.
+    [".reflect(", "automap_base"].iter().any(|m| text.contains(m))
 }
 
 /// Loader options that load (or block) a relationship so that per-row access costs no query.

@@ -1,11 +1,15 @@
 //! `github`: GitHub Actions workflow commands, one annotation per finding.
 //! <https://docs.github.com/actions/reference/workflow-commands-for-github-actions>
+//! `file=` is relative to the repository root, which is where GitHub resolves it, also when
+//! sqlalint runs from a subfolder.
 use std::io::{self, Write};
 
-use super::{display_path, Entry};
+use super::sarif::{base_relative, repository_root};
+use super::{display_path, Entry, ReportContext};
 use crate::registry::Severity;
 
-pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>]) -> io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportContext<'_>) -> io::Result<()> {
+    let base = repository_root(ctx.root);
     for entry in entries {
         let f = entry.finding;
         let rule = entry.rule();
@@ -23,7 +27,9 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>]) -> io::Result<()
             out,
             "::{command} title={},file={},line={},col={},endLine={},endColumn={}::{}",
             escape_property(&format!("sqlalint ({}: {})", rule.code, rule.name)),
-            escape_property(&display_path(&entry.file.path)),
+            escape_property(
+                &base_relative(&entry.file.path, &base, ctx).unwrap_or_else(|| display_path(&entry.file.path))
+            ),
             f.start.row,
             f.start.column,
             f.end.row,

@@ -64,7 +64,7 @@ pub(crate) fn write(
         Concise => concise::write(out, &entries, ctx),
         Json => json::write(out, &entries),
         Sarif => sarif::write(out, &entries, ctx),
-        Github => github::write(out, &entries),
+        Github => github::write(out, &entries, ctx),
     }
 }
 

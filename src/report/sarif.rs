@@ -1,9 +1,10 @@
 //! `sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 //!
 //! One run; `tool.driver.rules` lists every enabled rule in registry order and each
-//! result points into it with `ruleIndex`. Artifact URIs are relative to the project
+//! result points into it with `ruleIndex`. Artifact URIs are relative to the repository
 //! root (`uriBaseId: %SRCROOT%`, resolved by `run.originalUriBaseIds`), which is what
-//! `upload-sarif` expects; files outside the root get an absolute `file://` URI.
+//! `upload-sarif` expects even when the configuration (and so the project root) sits in a
+//! subfolder of a monorepo; files outside it get an absolute `file://` URI.
 //! Columns are UTF-16 code units (`run.columnKind`). No timestamps: the output is
 //! deterministic. See `/work/shared/CONVENTIONS.md` §2.5–2.7.
 use std::collections::{BTreeMap, HashMap};
@@ -67,13 +68,14 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportCont
         );
     }
 
+    let base = repository_root(ctx.root);
     let mut results = Vec::with_capacity(kept.len());
     let mut cached: Option<(*const CheckedFile, ArtifactLocation)> = None;
     for entry in kept.iter().map(|&i| &entries[i]) {
         let artifact = match &cached {
             Some((file, artifact)) if std::ptr::eq(*file, entry.file) => artifact.clone(),
             _ => {
-                let artifact = artifact_location(&entry.file.path, ctx);
+                let artifact = artifact_location(&entry.file.path, &base, ctx);
                 cached = Some((entry.file, artifact.clone()));
                 artifact
             }
@@ -88,9 +90,8 @@ pub(crate) fn write(out: &mut dyn Write, entries: &[Entry<'_>], ctx: &ReportCont
         .information_uri(INFORMATION_URI)
         .rules(rules)
         .build();
-    let root = normalize(&crate::walk::absolute(ctx.root));
     let base_ids =
-        BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(file_uri(&root, true)).build())]);
+        BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(file_uri(&base, true)).build())]);
     let succeeded = ctx.files_failed == 0;
     let invocation = if notifications.is_empty() {
         Invocation::builder().execution_successful(succeeded).build()
@@ -295,27 +296,46 @@ fn truncate(text: &str, max: usize) -> String {
     format!("{}…", cut.trim_end_matches([' ', ',', ';', ':', '(', '-']))
 }
 
-/// `artifactLocation` of a checked file: root-relative with `%SRCROOT%`, or an
-/// absolute `file://` URI when the file is outside the project root.
-fn artifact_location(path: &Path, ctx: &ReportContext<'_>) -> ArtifactLocation {
+/// The repository root: the nearest directory at or above the project root holding `.git`
+/// (GitHub resolves SARIF and annotation paths against it), else the project root.
+pub(super) fn repository_root(project_root: &Path) -> PathBuf {
+    let root = normalize(&crate::walk::absolute(project_root));
+    root.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf).unwrap_or(root)
+}
+
+/// `/`-separated path of a checked file relative to `base` (from [`repository_root`]);
+/// `None` when the file is outside it.
+pub(super) fn base_relative(path: &Path, base: &Path, ctx: &ReportContext<'_>) -> Option<String> {
     let clean = |rel: &str| !rel.is_empty() && rel.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
-    let relative = match (ctx.root_relative)(path) {
-        Some(rel) if clean(&rel) => rel,
-        // `..` in the walked path or the root (e.g. `--config ../sqlalint.toml`): resolve lexically.
+    let same_root = base == normalize(&crate::walk::absolute(ctx.root));
+    let from_settings = if same_root { (ctx.root_relative)(path) } else { None };
+    match from_settings {
+        Some(rel) if clean(&rel) => Some(rel),
+        // `..` in the walked path or the root (e.g. `--config ../sqlalint.toml`), or a repository
+        // root above the project root: resolve lexically.
         _ => {
-            let root = normalize(&crate::walk::absolute(ctx.root));
             let absolute = normalize(&crate::walk::absolute(path));
-            let rel = absolute.strip_prefix(&root).ok().map(|rel| {
-                rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
-            });
-            match rel {
-                Some(rel) if clean(&rel) => rel,
-                _ => return ArtifactLocation::builder().uri(file_uri(&absolute, false)).build(),
-            }
+            let rel = absolute.strip_prefix(base).ok()?;
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>();
+            let rel = rel.join("/");
+            clean(&rel).then_some(rel)
         }
-    };
-    let uri = relative.split('/').map(encode_segment).collect::<Vec<_>>().join("/");
-    ArtifactLocation::builder().uri(uri).uri_base_id(SRCROOT).build()
+    }
+}
+
+/// `artifactLocation` of a checked file: repository-relative with `%SRCROOT%`, or an
+/// absolute `file://` URI when the file is outside the repository (or project) root.
+fn artifact_location(path: &Path, base: &Path, ctx: &ReportContext<'_>) -> ArtifactLocation {
+    match base_relative(path, base, ctx) {
+        Some(relative) => {
+            let uri = relative.split('/').map(encode_segment).collect::<Vec<_>>().join("/");
+            ArtifactLocation::builder().uri(uri).uri_base_id(SRCROOT).build()
+        }
+        None => {
+            let absolute = normalize(&crate::walk::absolute(path));
+            ArtifactLocation::builder().uri(file_uri(&absolute, false)).build()
+        }
+    }
 }
 
 /// Removes `.` and resolves `..` without touching the file system.

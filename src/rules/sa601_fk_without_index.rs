@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
+use crate::index::extract::{leading_column, module_index, table_args};
 use crate::python::{self, unparen};
 
 /// One column definition with a foreign key.
@@ -228,51 +229,6 @@ fn is_primary_key(call: Node<'_>, src: &str) -> bool {
     python::keyword_argument(call, "primary_key", src).is_some_and(|v| src.get(v.byte_range()) == Some("True"))
 }
 
-/// The leading columns of the indexes and constraints in a literal `__table_args__`
-/// (a tuple or list, possibly ending in a dict); `None` when it is computed.
-fn table_args(value: Node<'_>, src: &str) -> Option<Vec<String>> {
-    match value.kind() {
-        "dictionary" => Some(Vec::new()),
-        "tuple" | "list" => {
-            let mut found = Vec::new();
-            for item in python::named_children(value).into_iter().map(unparen) {
-                match item.kind() {
-                    "call" => found.extend(leading_column(item, src)),
-                    "dictionary" => {}
-                    // `*Mixin.__table_args__`, a variable: unknown indexes.
-                    _ => return None,
-                }
-            }
-            Some(found)
-        }
-        _ => None,
-    }
-}
-
-/// The leading column of `Index("ix", col, ...)`, `UniqueConstraint(col, ...)`,
-/// `PrimaryKeyConstraint(col, ...)`; a column is named by a string, a bare name
-/// (a column defined above in the class body) or `Model.col` / `table.c.col`.
-fn leading_column(call: Node<'_>, src: &str) -> Option<String> {
-    let args = python::positional_arguments(call);
-    let first = match python::callee_name(call, src)? {
-        "Index" => args.get(1)?,
-        "UniqueConstraint" | "PrimaryKeyConstraint" => args.first()?,
-        _ => return None,
-    };
-    column_reference(*first, src)
-}
-
-fn column_reference(node: Node<'_>, src: &str) -> Option<String> {
-    let node = unparen(node);
-    match node.kind() {
-        "string" => string_value(node, src),
-        "identifier" | "attribute" => {
-            python::dotted_name(node, src).and_then(|d| d.rsplit('.').next().map(String::from))
-        }
-        _ => None,
-    }
-}
-
 /// Leading columns of module-level `Index("ix", Owner.col, ...)` / `Index("ix", owner.c.col)`
 /// statements where `Owner` is one of `owners` (a class or a `Table` variable).
 fn module_level_indexes(node: Node<'_>, owners: &[&str], src: &str) -> Vec<String> {
@@ -297,17 +253,10 @@ fn module_level_indexes(node: Node<'_>, owners: &[&str], src: &str) -> Vec<Strin
         if python::callee_name(call, src) != Some("Index") {
             continue;
         }
-        let Some(first) = python::positional_arguments(call).get(1).copied() else { continue };
-        let Some(dotted) = python::dotted_name(first, src) else { continue };
-        let parts: Vec<&str> = dotted.split('.').collect();
-        let owner_matches = match parts.as_slice() {
-            [owner, _] => owners.contains(owner),
-            [owner, "c", _] => owners.contains(owner),
-            [owner, "__table__", "c", _] => owners.contains(owner),
-            _ => false,
-        };
-        if let (true, Some(column)) = (owner_matches, parts.last()) {
-            found.push((*column).to_string());
+        if let Some((owner, column)) = module_index(call, src) {
+            if owners.contains(&owner.as_str()) {
+                found.push(column);
+            }
         }
     }
     found
