@@ -1,6 +1,6 @@
 ; code: SA602
 ; name: backref
-; summary: `relationship(backref=...)` creates an attribute on the other class that its code never shows; declare both sides with `back_populates`
+; summary: A relationship whose reverse side is implicit (`backref=`) or not linked to it; declare both sides with `back_populates`
 ; severity: info
 ; family: schema
 ; default: on
@@ -13,6 +13,19 @@
 ; `relationship("Post", backref="author")`, `db.relationship("Post", backref=db.backref("author", lazy="joined"))`,
 ; and SQLModel's `Relationship(sa_relationship_kwargs={"backref": "author"})`.
 ;
+; Also checks for one-sided pairs, using the project's models: a relationship that is the reverse
+; of another but is not linked to it with `back_populates`:
+; - the other side says `back_populates="<this attribute>"` and this side says nothing
+;   (reported on the side that lacks it);
+; - neither side says anything, and the two models have exactly one relationship to each other
+;   in each direction over exactly one foreign key (or both through `secondary=`) — reported
+;   once, on the side whose `Model.attribute` sorts first.
+;
+; Not reported as a pair: relationships with `viewonly=` or `overlaps=` (deliberately
+; independent), a custom `primaryjoin` / `foreign_keys` / `sa_relationship_kwargs` (it may be
+; another link), self-referential relationships, and models with several relationships or
+; foreign keys between them (which ones pair up is not knowable without the join).
+;
 ; ## Why is this bad?
 ; The reverse attribute (`Post.author` above) does not appear anywhere in the `Post` class: a
 ; reader, an IDE or a type checker looking at `Post` cannot know it exists, what it points at or
@@ -20,6 +33,12 @@
 ; been configured (an import-order trap in scripts and tests). SQLAlchemy 2.0 documents
 ; `backref` as legacy and recommends declaring both sides explicitly with `back_populates`,
 ; which also lets each side carry its own `Mapped[...]` annotation and loading options.
+;
+; Two sides declared without linking them are worse: SQLAlchemy treats them as independent
+; relationships. `post.author = user` does not add `post` to `user.posts` in memory (a one-sided
+; `back_populates` only syncs in one direction), and when neither side is linked SQLAlchemy warns
+; at mapper configuration that both write the same foreign key (`relationship 'Post.author' will
+; copy column users.id to column posts.user_id, which conflicts with relationship(s): 'User.posts'`).
 ;
 ; ## Example
 ; ```python
@@ -48,10 +67,9 @@
 ; ## Known limitations
 ; Alembic migration scripts (modules that import `alembic`) are skipped: their models are frozen
 ; copies.
-; Only `backref=` is reported; a pair of relationships that point at each other without
-; `back_populates` (two independent relationships over the same foreign key) is not detected
-; yet. No fix is offered: the reverse side must be added to another class, often in another
-; module.
+; A pair where the models have several relationships or foreign keys between each other is not
+; reported, nor one whose other side is outside the linted files. No fix is offered: the reverse
+; side is often in another module.
 ;
 ; ## References
 ; - [SQLAlchemy 2.0: Using the legacy 'backref' relationship parameter](https://docs.sqlalchemy.org/en/20/orm/backref.html)
@@ -65,3 +83,13 @@
 ; Relationship(sa_relationship_kwargs={"backref": ...})
 (pair
   key: (string) @key) @span
+
+; <name> = relationship(...) in a class body (the same pattern as SA606: it runs once)
+(class_definition
+  name: (identifier) @class
+  body: (block
+    (expression_statement
+      (assignment
+        left: (identifier) @attr
+        right: (call
+          function: [(identifier) (attribute)] @function) @call) @assignment)))

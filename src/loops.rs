@@ -109,6 +109,8 @@ pub(crate) struct Eager {
     pub(crate) opaque: bool,
     /// Paths explicitly made lazy (`lazyload`, `immediateload`), overriding a wildcard.
     pub(crate) lazy: Vec<Vec<String>>,
+    /// The `immediateload` paths among them: loaded with the query, by one SELECT per row.
+    pub(crate) immediate: Vec<Vec<String>>,
 }
 
 impl Eager {
@@ -198,7 +200,12 @@ impl Eager {
                 match kind {
                     // A dotted string path covers every step (legacy `joinedload("a.b")` loads both).
                     LinkKind::Covers => self.covered.push(path.clone()),
-                    LinkKind::Lazy if i + 1 == steps.len() => self.lazy.push(path.clone()),
+                    LinkKind::Lazy if i + 1 == steps.len() => {
+                        self.lazy.push(path.clone());
+                        if link.name == "immediateload" {
+                            self.immediate.push(path.clone());
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -474,7 +481,7 @@ fn pinned_by(criterion: Node<'_>, src: &str, depth: usize, pinned: &mut Vec<Stri
 
 /// Loader options of a query: `.options(...)` links in its chain, in the statement it
 /// executes, and on the variables holding either (`stmt = stmt.options(...)` before the loop).
-fn collect_options(found: &query::QueryExpr<'_>, src: &str, eager: &mut Eager) {
+pub(crate) fn collect_options(found: &query::QueryExpr<'_>, src: &str, eager: &mut Eager) {
     let mut chains = vec![python::chain(found.chain.links.last().map_or(found.chain.root, |l| l.node), src)];
     if found.dialect == Dialect::Statement {
         if let Some(statement) = found
@@ -685,7 +692,7 @@ pub(crate) fn accesses(l: &Loop<'_>, src: &str) -> Vec<Access> {
 }
 
 /// If `node` is the outermost attribute of a chain `var.a.b`, returns its hops.
-fn access_chain(node: Node<'_>, var: &str, src: &str) -> Option<Access> {
+pub(crate) fn access_chain(node: Node<'_>, var: &str, src: &str) -> Option<Access> {
     // Only the outermost attribute of a chain: its parent is not an attribute reading further.
     let mut hops = Vec::new();
     let mut current = node;

@@ -55,6 +55,17 @@ pub(crate) fn is_factory_call(call: Node<'_>, src: &str) -> bool {
     matches!(factory_kind(call, src), Some(SessionCall::Factory(_) | SessionCall::Registry(_)))
 }
 
+/// `scoped_session(...)` / `async_scoped_session(...)`: a registry, whose calls return the
+/// current thread's (task's) session rather than a new one.
+pub(crate) fn is_registry_call(call: Node<'_>, src: &str) -> bool {
+    matches!(factory_kind(call, src), Some(SessionCall::Registry(_)))
+}
+
+/// Is the plain name `name`, called at `call`, a registry bound at module level in this file?
+pub(crate) fn is_module_registry(call: Node<'_>, name: &str, src: &str) -> bool {
+    matches!(module_factory(call, name, src), Some(SessionCall::Registry(_)))
+}
+
 fn factory_kind(call: Node<'_>, src: &str) -> Option<SessionCall> {
     let call = unparen(call);
     if call.kind() != "call" {
@@ -224,6 +235,21 @@ pub(crate) fn makes_async_sessions(call: Node<'_>, src: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// `session`, `db.session`, `self._session`, `sess`, `db`, `get_session()`: an expression whose name
+/// says it is a session (a guess from the name alone, for receivers of `query()` / `get()`).
+pub(crate) fn is_session_like(node: Node<'_>, src: &str) -> bool {
+    let node = unparen(node);
+    let name = match node.kind() {
+        "identifier" => src.get(node.byte_range()),
+        "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
+        "call" => python::callee_name(node, src),
+        _ => None,
+    };
+    let Some(name) = name else { return false };
+    let lower = name.to_ascii_lowercase();
+    lower.contains("sess") || matches!(lower.trim_start_matches('_'), "db" | "s" | "dbs") || lower.ends_with("_db")
 }
 
 /// Why a variable is taken to hold a session of some flavour, for messages.

@@ -73,6 +73,16 @@ fn sa203_missing_rollback_fixtures_hold_under_real_sqlalchemy() {
 }
 
 #[test]
+fn sa206_async_lazy_loads_raise_missing_greenlet_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa206_async_lazy_load.py"));
+}
+
+#[test]
+fn sa602_unlinked_relationship_pairs_do_not_sync_under_real_sqlalchemy() {
+    pytest(&repo().join("tests/runtime/test_sa602_backref_pairs.py"));
+}
+
+#[test]
 fn sa207_async_expire_on_commit_holds_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa207_async_expire_on_commit.py"));
 }

@@ -174,6 +174,9 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
         } else if names.last() == Some(&"Table") {
             facts.tables.extend(core_table(right, src));
         } else if crate::sessions::is_factory_call(right, src) {
+            if crate::sessions::is_registry_call(right, src) {
+                facts.session_registries.push(name.clone());
+            }
             facts.session_factories.push(name);
         } else if names.last() == Some(&"map_imperatively") || names.last() == Some(&"mapper") {
             imperative_mapping(right, src, facts);
@@ -747,6 +750,7 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
             || python::keyword_argument(call, "backref", src)
                 .map(unparen)
                 .is_some_and(|b| b.kind() == "call" && python::keyword_argument(b, "remote_side", src).is_some()),
+        independent: ["viewonly", "overlaps"].iter().any(|k| python::keyword_argument(call, k, src).is_some()),
     }
 }
 

@@ -85,6 +85,9 @@ pub(crate) struct ModelIndex {
     /// `(module, name)` of every module-level session factory or registry in the project.
     #[serde(skip)]
     session_factories: std::collections::HashSet<(String, String)>,
+    /// The registries among them (`scoped_session(...)`).
+    #[serde(skip)]
+    session_registries: std::collections::HashSet<(String, String)>,
     #[serde(skip)]
     by_name: HashMap<String, Vec<usize>>,
     /// Class names defined anywhere in the project and every imported name: what a string
@@ -313,6 +316,10 @@ impl ModelIndex {
             .iter()
             .flat_map(|(_, f)| f.session_factories.iter().map(|name| (f.module.clone(), name.clone())))
             .collect();
+        index.session_registries = files
+            .iter()
+            .flat_map(|(_, f)| f.session_registries.iter().map(|name| (f.module.clone(), name.clone())))
+            .collect();
         index.reindex();
         index.infer_directions();
         index.add_backrefs();
@@ -395,6 +402,7 @@ impl ModelIndex {
                         cascade: None,
                         join_configured: rel.join_configured,
                         remote_side: rel.remote_side,
+                        independent: rel.independent,
                     },
                 ));
             }
@@ -466,13 +474,22 @@ impl ModelIndex {
         if from.session_factories.iter().any(|name| name == local) {
             return true;
         }
+        Self::imported_from(&self.session_factories, local, from)
+    }
+
+    /// Is `local`, as seen from a module, a `scoped_session(...)` registry of the project?
+    pub(crate) fn is_session_registry(&self, local: &str, from: &FileFacts) -> bool {
+        from.session_registries.iter().any(|name| name == local)
+            || Self::imported_from(&self.session_registries, local, from)
+    }
+
+    /// Does `local` name, through an import of `from`, one of the `(module, name)` definitions?
+    fn imported_from(defined: &std::collections::HashSet<(String, String)>, local: &str, from: &FileFacts) -> bool {
         let Some(import) = from.imports.iter().find(|i| i.local == local) else {
             return false;
         };
         let name = import.target.rsplit('.').next().unwrap_or(&import.target);
-        self.session_factories
-            .iter()
-            .any(|(module, factory)| factory == name && qualifies(module, name, &import.target))
+        defined.iter().any(|(module, factory)| factory == name && qualifies(module, name, &import.target))
     }
 
     pub(crate) fn get(&self, id: usize) -> Option<&Model> {

@@ -118,6 +118,9 @@ pub(crate) struct Relationship {
     /// `remote_side=` given (here or in `backref(..., remote_side=...)`).
     #[serde(skip)]
     pub(crate) remote_side: bool,
+    /// `viewonly=` or `overlaps=` given: deliberately not synchronised with a reverse side.
+    #[serde(skip)]
+    pub(crate) independent: bool,
 }
 
 /// A class as seen in one file, before we know whether it is mapped.
@@ -250,6 +253,10 @@ pub(crate) struct FileFacts {
     /// Module-level names bound to a session factory or registry (`SessionLocal = sessionmaker(...)`,
     /// `Session = scoped_session(...)`), so a call of the name elsewhere is known to make a session.
     pub(crate) session_factories: Vec<String>,
+    /// Those of `session_factories` that are `scoped_session(...)` registries (a call returns the
+    /// thread's session, which the registry's `remove()` closes).
+    #[serde(skip)]
+    pub(crate) session_registries: Vec<String>,
 }
 
 /// Class names a file defines anywhere, by a text scan (`class Name` at the start of a line,

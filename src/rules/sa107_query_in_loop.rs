@@ -462,7 +462,7 @@ fn model_of(node: Node<'_>, src: &str) -> Option<String> {
 /// `session.get(User, pk)`, `db.session.get(...)`, `await session.get(...)`, `db.get_or_404(User, pk)`.
 fn session_get<'t>(call: Node<'t>, src: &'t str) -> Option<Found<'t>> {
     let receiver = python::receiver(call)?;
-    if !is_session_like(receiver, src) {
+    if !crate::sessions::is_session_like(receiver, src) {
         return None;
     }
     let positional = python::positional_arguments(call);
@@ -479,20 +479,6 @@ fn session_get<'t>(call: Node<'t>, src: &'t str) -> Option<Found<'t>> {
         found.sources.push(key);
     }
     (!found.sources.is_empty()).then_some(found)
-}
-
-/// `session`, `db.session`, `self._session`, `sess`, `db`, `get_session()`: names a session.
-fn is_session_like(node: Node<'_>, src: &str) -> bool {
-    let node = unparen(node);
-    let name = match node.kind() {
-        "identifier" => Some(text(node, src)),
-        "attribute" => node.child_by_field_name("attribute").map(|a| text(a, src)),
-        "call" => python::callee_name(node, src),
-        _ => None,
-    };
-    let Some(name) = name else { return false };
-    let lower = name.to_ascii_lowercase();
-    lower.contains("sess") || matches!(lower.trim_start_matches('_'), "db" | "s" | "dbs") || lower.ends_with("_db")
 }
 
 /// `q.filter(...).first()` where `q = session.query(M)...` is built earlier (possibly in steps).
@@ -681,7 +667,7 @@ fn opens_session(value: Node<'_>, src: &str) -> bool {
     }
     let Some(name) = python::callee_name(value, src) else { return false };
     name.to_ascii_lowercase().contains("session")
-        || (matches!(name, "connect" | "begin") && python::receiver(value).is_some_and(|r| !is_session_like(r, src)))
+        || (matches!(name, "connect" | "begin") && python::receiver(value).is_some_and(|r| !crate::sessions::is_session_like(r, src)))
 }
 
 /// Does a per-item value bound a range or a pattern in the criteria (`Event.at <= item.deadline`,

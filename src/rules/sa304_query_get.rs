@@ -195,7 +195,7 @@ fn session_form(
     {
         return;
     }
-    let session_like = is_session_like(receiver, src);
+    let session_like = crate::sessions::is_session_like(receiver, src);
     if !session_like && !is_class_like(entity, src) {
         return;
     }
@@ -263,7 +263,7 @@ fn variable_form(checker: &mut Checker<'_>, span: Node<'_>, get: &GetCall<'_>, r
             let [entity] = args.as_slice() else { return };
             if python::dotted_name(*entity, src).is_none()
                 || is_column_like(*entity, src)
-                || !(is_session_like(receiver, src) || is_class_like(*entity, src))
+                || !(crate::sessions::is_session_like(receiver, src) || is_class_like(*entity, src))
             {
                 return;
             }
@@ -383,21 +383,6 @@ fn report(
             edits: vec![Edit::replace(span.byte_range(), replacement)],
         });
     }
-}
-
-/// `session`, `db.session`, `self._session`, `sess`, `db` (a `Session` by FastAPI convention),
-/// `Session()`, `get_session()`, `scoped_session(...)()`: names a session.
-fn is_session_like(node: Node<'_>, src: &str) -> bool {
-    let node = python::unparen(node);
-    let name = match node.kind() {
-        "identifier" => src.get(node.byte_range()),
-        "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
-        "call" => python::callee_name(node, src),
-        _ => None,
-    };
-    let Some(name) = name else { return false };
-    let lower = name.to_ascii_lowercase();
-    lower.contains("sess") || matches!(lower.trim_start_matches('_'), "db" | "s" | "dbs") || lower.ends_with("_db")
 }
 
 /// `User`, `models.User`, `User.__class__`-free dotted names whose last part is capitalised.
