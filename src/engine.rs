@@ -66,8 +66,9 @@ pub(crate) struct Engine {
     /// Patterns that can match anywhere their root kind occurs.
     rest: CompiledQuery,
     /// Patterns that only match calls of certain callee or receiver names (`.all()`,
-    /// `len(...)`, `User.query.x()`) or keyword arguments of certain names (`lazy=`): most
-    /// calls in a file are none of them, and at those the cursor is not started.
+    /// `len(...)`, `User.query.x()`), keyword arguments (`lazy=`) or attributes (`.query`)
+    /// of certain names: most such nodes in a file are none of them, and at those the
+    /// cursor is not started.
     gated: Option<CompiledQuery>,
     gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>>,
     kinds: SyntaxIds,
@@ -195,6 +196,9 @@ impl Engine {
         let kind = node.kind_id();
         if kind == k.keyword_argument {
             return named(pattern::Slot::Keyword, field(node, k.name));
+        }
+        if kind == k.attribute {
+            return named(pattern::Slot::Attribute, field(node, k.attribute_field));
         }
         if kind != k.call {
             return false;

@@ -166,12 +166,15 @@ pub(crate) enum Slot {
     Receiver,
     /// A keyword argument's name (`lazy` in `lazy="dynamic"`).
     Keyword,
+    /// An attribute's name (`query` in `User.query`).
+    Attribute,
 }
 
 /// The names a pattern's root node must carry in one [`Slot`] to match, read from its
 /// predicates: `(call function: (identifier) @f)`, `(call function: (attribute attribute:
 /// (identifier) @f))` (or an alternation of those), `(call function: (attribute object:
 /// (attribute attribute: (identifier) @r)))`, `(keyword_argument name: (identifier) @k)`,
+/// `(attribute attribute: (identifier) @a)`,
 /// where that capture has an `#eq?`, `#any-of?` or `#match? "^(a|b)$"` predicate listing
 /// literal names. A node whose name in that slot is none of them cannot match the
 /// pattern. `None` when the pattern is not of such a shape.
@@ -183,6 +186,12 @@ pub(crate) fn gate(pattern: &str) -> Option<(Slot, Vec<String>)> {
         Sexp::Atom("keyword_argument", _) => match field(root, "name:")? {
             (Sexp::List('(', name, _), trailing) if matches!(name.first(), Some(Sexp::Atom("identifier", _))) => {
                 (Slot::Keyword, vec![capture_name(trailing)?])
+            }
+            _ => return None,
+        },
+        Sexp::Atom("attribute", _) => match field(root, "attribute:")? {
+            (Sexp::List('(', name, _), trailing) if matches!(name.first(), Some(Sexp::Atom("identifier", _))) => {
+                (Slot::Attribute, vec![capture_name(trailing)?])
             }
             _ => return None,
         },
@@ -348,6 +357,10 @@ mod tests {
         assert_eq!(
             gate("(keyword_argument name: (identifier) @k value: (string) (#eq? @k \"lazy\")) @s"),
             Some((Slot::Keyword, vec!["lazy".to_string()]))
+        );
+        assert_eq!(
+            gate("(attribute attribute: (identifier) @q (#eq? @q \"query\")) @query"),
+            Some((Slot::Attribute, vec!["query".to_string()]))
         );
         for open in [
             // No predicate on the callee, or not a literal one.
