@@ -352,7 +352,7 @@ pub(crate) fn emptied_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
 
 /// What a revision module declares about its place in the revision graph (SA705), with the
 /// byte ranges of the declaring lines. Owned, so it can travel into the project index.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RevisionFacts {
     /// `revision = "..."`; `None` when not a literal string.
     pub(crate) revision: Option<String>,

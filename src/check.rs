@@ -8,9 +8,11 @@ use std::time::Instant;
 use miette::{miette, IntoDiagnostic};
 use rayon::prelude::*;
 
+use crate::cache::{self, Cache};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::diagnostic::Applicability;
 use crate::engine::Engine;
+use crate::index::deps::Answers;
 use crate::index::merge::ModelIndex;
 use crate::index::FileFacts;
 use crate::lint::{self, CheckedFile, FixMode, Level, ModuleInfo};
@@ -56,21 +58,28 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     } else {
         FixMode::None
     };
-    let mut checked: Vec<CheckedFile> = files
+    let cache = Cache::open(&settings, args);
+    let module_of = |path: &std::path::Path| (!args.no_model_index).then(|| ModuleInfo::for_path(path, &settings.root));
+    let lint_file = |path: &std::path::Path| {
+        lint::check_file(&engine, path, &settings.rules_for(path), fix_mode, module_of(path).as_ref())
+    };
+    let (mut checked, mut slots): (Vec<CheckedFile>, Vec<cache::Slot>) = files
         .par_iter()
-        .map(|path| {
-            let module = ModuleInfo::for_path(path, &settings.root);
-            let module = (!args.no_model_index).then_some(module);
-            lint::check_file(&engine, path, &settings.rules_for(path), fix_mode, module.as_ref())
-        })
-        .collect();
-    let index = if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args) };
+        .map(|path| cache.check(path, &settings.rules_for(path), module_of(path).as_ref(), || lint_file(path)))
+        .unzip();
+    let index =
+        if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args, &cache) };
     if args.show_models {
-        let json = serde_json::to_string_pretty(&index).map_err(|e| miette!("{e}"))?;
+        let json = crate::index::display_json(&index).map_err(|e| miette!("{e}"))?;
         println!("{json}");
         return Ok(if status_error { Status::Error } else { Status::Clean });
     }
-    checked.par_iter_mut().for_each(|file| lint::resolve_deferred(file, &index));
+    let answers = Answers::new(&index);
+    checked.par_iter_mut().zip(&mut slots).for_each(|(file, slot)| {
+        let path = file.path.clone();
+        cache.resolve(file, slot, &index, &answers, || lint_file(&path));
+    });
+    cache.save(&checked, slots);
 
     for message in checked.iter().flat_map(|f| &f.messages) {
         let fatal = message.level == Level::Error;
@@ -152,7 +161,7 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
 /// The project model index: the facts of the checked files, plus — when the checked paths lie
 /// inside a project (a config file or `.git` marks its root) — those of every other Python file
 /// of the project, so that pre-commit runs on a few changed files still know every model.
-fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs) -> ModelIndex {
+fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs, cache: &Cache) -> ModelIndex {
     let mut facts: Vec<(PathBuf, FileFacts)> = checked.iter().map(|f| (f.path.clone(), f.facts.clone())).collect();
     let inside_root = checked.iter().all(|f| walk::absolute(&f.path).starts_with(&settings.root));
     if settings.root_is_project && inside_root && !checked.is_empty() {
@@ -171,7 +180,7 @@ fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs) -
             .filter(|path| !seen.contains(&walk::absolute(path)))
             .filter_map(|path| {
                 let module = ModuleInfo::for_path(path, &settings.root);
-                lint::facts_only(path, &module).map(|f| (path.clone(), f))
+                cache.facts(path, &module).map(|f| (path.clone(), f))
             })
             .collect();
         facts.extend(extra);

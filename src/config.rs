@@ -29,6 +29,8 @@ pub(crate) struct Options {
     pub(crate) exclude: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) extend_exclude: Vec<String>,
+    /// Where the cache lives, relative to the config file's directory.
+    pub(crate) cache_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,8 @@ pub(crate) struct Settings {
     pub(crate) rules: RuleSet,
     per_file_ignores: Vec<(GlobMatcher, Vec<Selector>)>,
     pub(crate) excludes: Vec<String>,
+    /// `--cache-dir` / `SQLALINT_CACHE_DIR`, else `cache-dir`, else `.sqlalint_cache` in the root.
+    pub(crate) cache_dir: PathBuf,
 }
 
 impl Settings {
@@ -82,7 +84,12 @@ impl Settings {
         excludes.extend(options.map(|o| o.extend_exclude.clone()).unwrap_or_default());
         excludes.extend(args.extend_exclude.iter().cloned());
         walk::Excludes::new(&excludes).map_err(|e| miette::miette!("invalid exclude pattern: {e}"))?;
-        Ok(Settings { root, root_is_project, rules, per_file_ignores, excludes })
+        let cache_dir = match (&args.cache_dir, options.and_then(|o| o.cache_dir.as_ref())) {
+            (Some(cli), _) => walk::absolute(cli),
+            (None, Some(configured)) => root.join(configured),
+            (None, None) => root.join(".sqlalint_cache"),
+        };
+        Ok(Settings { root, root_is_project, rules, per_file_ignores, excludes, cache_dir })
     }
 
     /// The rules enabled for one file, after `per-file-ignores`.

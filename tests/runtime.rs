@@ -51,6 +51,8 @@ fn pytest(suite: &Path) {
         .arg(suite)
         .env("SQLALINT_BIN", env!("CARGO_BIN_EXE_sqlalint"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // sqlalint runs from the repository: no cache there (tests/cache.rs covers it).
+        .env("SQLALINT_NO_CACHE", "1")
         .current_dir(repo())
         .output()
         .expect("run pytest");

@@ -68,10 +68,12 @@ pub(crate) struct RevisionEntry {
 
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct ModelIndex {
-    pub(crate) models: Vec<Model>,
+    /// Private, like every field: deferred checks read the index through methods that note
+    /// what they asked (`deps`), which is what lets the cache keep their findings.
+    models: Vec<Model>,
     /// Every Alembic revision file of the project.
     #[serde(skip)]
-    pub(crate) revisions: Vec<RevisionEntry>,
+    revisions: Vec<RevisionEntry>,
     /// `(Model, relationship)` pairs some loader option in the project names.
     #[serde(skip)]
     eager_mentions: std::collections::HashSet<(String, String)>,
@@ -333,6 +335,7 @@ impl ModelIndex {
 
     /// The model named `name` when exactly one mapped class has that name.
     pub(crate) fn unique(&self, name: &str) -> Option<usize> {
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         match self.by_name.get(name).map(Vec::as_slice) {
             Some([only]) => Some(*only),
             _ => None,
@@ -347,6 +350,7 @@ impl ModelIndex {
 
     fn target_id(&self, owner: &Model, rel: &Relationship) -> Option<usize> {
         let name = rel.target.as_deref()?;
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         let ids = self.by_name.get(name)?;
         if let [only] = ids.as_slice() {
             return Some(*only);
@@ -360,6 +364,7 @@ impl ModelIndex {
 
     /// Resolves a class name as seen from a module: unique name, else through its imports.
     pub(crate) fn lookup(&self, name: &str, from: &FileFacts) -> Option<&Model> {
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         let ids = self.by_name.get(name)?;
         if let [only] = ids.as_slice() {
             return self.models.get(*only);
@@ -381,6 +386,7 @@ impl ModelIndex {
 
     /// Does some query in the project load `model.relationship` with a loader option?
     pub(crate) fn eager_somewhere(&self, model: &str, relationship: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Eager(model.to_string(), relationship.to_string()));
         self.eager_mentions.contains(&(model.to_string(), relationship.to_string()))
     }
 
@@ -394,27 +400,52 @@ impl ModelIndex {
             return false;
         };
         let name = import.target.rsplit('.').next().unwrap_or(&import.target);
+        super::deps::note(|| super::deps::Dep::SessionFactories);
         self.session_factories
             .iter()
             .any(|(module, factory)| factory == name && qualifies(module, name, &import.target))
     }
 
     pub(crate) fn get(&self, id: usize) -> Option<&Model> {
-        self.models.get(id)
+        let model = self.models.get(id);
+        super::deps::note(|| super::deps::Dep::Name(model.map(|m| m.name.clone()).unwrap_or_default()));
+        model
+    }
+
+    /// Every mapped model.
+    pub(crate) fn models(&self) -> &[Model] {
+        super::deps::note(|| super::deps::Dep::AllModels);
+        &self.models
+    }
+
+    /// Every Alembic revision file of the project.
+    pub(crate) fn revisions(&self) -> &[RevisionEntry] {
+        super::deps::note(|| super::deps::Dep::Revisions);
+        &self.revisions
+    }
+
+    /// The session factories, in a stable order (for the cache's answers).
+    pub(crate) fn session_factories(&self) -> Vec<&(String, String)> {
+        let mut all: Vec<_> = self.session_factories.iter().collect();
+        all.sort_unstable();
+        all
     }
 
     /// Mapped models named `name` (any module).
     pub(crate) fn named(&self, name: &str) -> impl Iterator<Item = &Model> + '_ {
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         self.by_name.get(name).into_iter().flatten().filter_map(|id| self.models.get(*id))
     }
 
     /// Is `name` a class defined or a name imported anywhere in the project?
     pub(crate) fn is_known_name(&self, name: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Known(name.to_string()));
         self.known_names.contains(name)
     }
 
     /// Is `class.attribute` assigned somewhere at module level, after the class body?
     pub(crate) fn has_late_attribute(&self, class: &str, attribute: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Late(class.to_string(), attribute.to_string()));
         self.late_attributes.contains(&(class.to_string(), attribute.to_string()))
     }
 }
