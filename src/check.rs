@@ -29,7 +29,6 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     // Ignore the error if a pool already exists (tests may call twice).
     let _ = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK).build_global();
     let settings = Settings::resolve(args)?;
-    let engine = Engine::new().map_err(|e| miette!("internal error: {}", e.0))?;
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let (files, walk_errors) = walk::collect_files(
         &paths,
@@ -60,8 +59,17 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     };
     let cache = Cache::open(&settings, args);
     let module_of = |path: &std::path::Path| (!args.no_model_index).then(|| ModuleInfo::for_path(path, &settings.root));
-    let lint_file = |path: &std::path::Path| {
-        lint::check_file(&engine, path, &settings.rules_for(path), fix_mode, module_of(path).as_ref())
+    // Compiling the rule queries is a good part of a warm-cache run: only done when a file
+    // needs linting. A failure (a bug) is an error on each file.
+    let engine = std::sync::OnceLock::new();
+    let lint_file = |path: &std::path::Path| match engine.get_or_init(|| Engine::new().map_err(|e| e.0)) {
+        Ok(engine) => lint::check_file(engine, path, &settings.rules_for(path), fix_mode, module_of(path).as_ref()),
+        Err(error) => {
+            let mut failed = CheckedFile::empty(path);
+            let text = format!("internal error: {error}");
+            failed.messages.push(lint::FileMessage { path: path.to_path_buf(), level: Level::Error, text });
+            failed
+        }
     };
     let (mut checked, mut slots): (Vec<CheckedFile>, Vec<cache::Slot>) = files
         .par_iter()
