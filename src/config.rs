@@ -148,7 +148,8 @@ pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
             };
             // The key list helps with a misspelt key, not with a wrong value.
             let help = err.message().contains("unknown field").then(|| {
-                "valid keys: select, extend-select, ignore, per-file-ignores, exclude, extend-exclude".to_string()
+                "valid keys: select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, cache-dir"
+                    .to_string()
             });
             Err(ConfigError::at(path, &text, span, message, "here", help))
         }

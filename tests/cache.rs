@@ -430,3 +430,17 @@ fn parallel_runs_leave_a_valid_cache() {
     assert_eq!(warm.stats(), (6, 0, 0), "{warm:?}");
     assert_same(&warm, &reference);
 }
+
+#[test]
+fn show_models_is_the_same_from_the_cache_and_keeps_internal_fields_out() {
+    let p = Project::new();
+    p.check();
+    let cold = p.run_env(&["check", "--show-models", "--no-cache"], &[]);
+    let warm = p.run_env(&["check", "--show-models"], &[]);
+    assert_eq!(warm.stdout, cold.stdout);
+    assert!(warm.stdout.contains("\"posts\""), "{warm:?}");
+    // Fields only the index's logic reads are cached but not shown.
+    for internal in ["plain_default", "backref_lazy", "join_configured", "remote_side"] {
+        assert!(!warm.stdout.contains(internal), "{internal}: {warm:?}");
+    }
+}
