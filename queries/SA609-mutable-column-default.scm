@@ -60,9 +60,7 @@
 ; - [SQLAlchemy: Python-Executed Functions](https://docs.sqlalchemy.org/en/20/core/defaults.html#python-executed-functions)
 ; - [SQLAlchemy: Declarative Dataclass Mapping — column defaults](https://docs.sqlalchemy.org/en/20/orm/dataclasses.html#column-defaults)
 
-; Column(..., default=[]) / mapped_column(..., insert_default={})
-(call
-  arguments: (argument_list
-    (keyword_argument
-      name: (identifier) @_key (#match? @_key "^(default|insert_default)$")
-      value: [(list) (dictionary) (set) (list_comprehension) (dictionary_comprehension) (set_comprehension) (call)] @value) @kwarg)) @call
+; Column(..., default=[]) / mapped_column(..., insert_default={}); the check finds the call.
+(keyword_argument
+  name: (identifier) @_key (#any-of? @_key "default" "insert_default")
+  value: [(list) (dictionary) (set) (list_comprehension) (dictionary_comprehension) (set_comprehension) (call)] @value) @kwarg

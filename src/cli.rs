@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "sqlalint",
     version,
     about = "A fast linter for SQLAlchemy ORM anti-patterns in Python code",
-    after_help = "Examples:\n  sqlalint check .                       lint the current project\n  sqlalint check src/ --select SA1       only the N+1/loop family\n  sqlalint check . --output-format sarif -o sqlalint.sarif\n  sqlalint check . --fix                 apply safe fixes\n  sqlalint rule SA101                    explain a rule\n  sqlalint rules                         list every rule"
+    after_help = "Examples:\n  sqlalint check .                       lint the current project\n  sqlalint check src/ --select SA1       only the N+1/loop family\n  sqlalint check . --output-format sarif -o sqlalint.sarif\n  sqlalint check . --fix                 apply safe fixes\n  sqlalint rule SA101                    explain a rule\n  sqlalint rules                         list every rule\n  sqlalint new model User --columns \"id:int:pk,name:str\"   generate a model"
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -24,6 +24,106 @@ pub(crate) enum Command {
     Rule(RuleArgs),
     /// List every rule: code, name, family, default, fix availability.
     Rules(RulesArgs),
+    /// Generate code that passes the gate: a model, a session module, or an Alembic environment.
+    #[command(subcommand)]
+    New(NewCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NewCommand {
+    /// A SQLAlchemy 2.0 declarative model from a column spec.
+    #[command(
+        after_help = "Column spec: comma-separated `name:type[:flag...]`.\n  types: int, str, str:N, text, bool, float, decimal, date, datetime, uuid, json, fk=TABLE.COLUMN\n  a `?` after the type makes the column nullable (`bio:text?`)\n  flags: pk, unique, index, fk=TABLE.COLUMN\nRelationship spec: `name:Target:kind[:lazy]`, kind one of many-to-one, one-to-many, one-to-one.\n\nExample:\n  sqlalint new model User --columns \"id:int:pk,name:str:unique,org_id:fk=orgs.id\" \\\n      --relationship org:Org:many-to-one"
+    )]
+    Model(NewModelArgs),
+    /// A session module: engine, session factory, commit-or-rollback scope, framework dependency.
+    Session(NewSessionArgs),
+    /// An Alembic environment wired to the declarative base, then the first revision.
+    Alembic(NewAlembicArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewModelArgs {
+    /// Class name of the model, e.g. `User`.
+    pub(crate) name: String,
+    /// Columns: `name:type[:flag...]`, comma-separated (see below). Without a primary key an
+    /// `id:int:pk` column comes first.
+    #[arg(long, value_name = "SPEC", default_value = "", hide_default_value = true)]
+    pub(crate) columns: String,
+    /// A relationship `name:Target:kind[:lazy]` (repeatable).
+    #[arg(long = "relationship", value_name = "SPEC")]
+    pub(crate) relationships: Vec<String>,
+    /// Loading strategy of every relationship without its own.
+    #[arg(long, value_enum, default_value = "raise")]
+    pub(crate) lazy: Lazy,
+    /// Table name [default: the class name in snake case, plural].
+    #[arg(long)]
+    pub(crate) table: Option<String>,
+    /// Declarative base to subclass, `module:Name` [default: the project's only base, else a new one].
+    #[arg(long, value_name = "MODULE:NAME")]
+    pub(crate) base: Option<String>,
+    /// Where to write the model (`-` for standard output) [default: `<snake_name>.py`].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) out: Option<PathBuf>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// Loading strategies a generated relationship may use: each loads explicitly, none lazily per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Lazy {
+    Raise,
+    #[value(name = "raise_on_sql")]
+    RaiseOnSql,
+    Selectin,
+    Joined,
+    Subquery,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Framework {
+    Fastapi,
+    Flask,
+    Plain,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewSessionArgs {
+    /// Framework whose dependency injection to wire.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub(crate) framework: Framework,
+    /// Use `create_async_engine` and `async_sessionmaker` (FastAPI and plain only).
+    #[arg(long = "async")]
+    pub(crate) is_async: bool,
+    /// Environment variable holding the database URL.
+    #[arg(long, value_name = "ENV_VAR", default_value = "DATABASE_URL")]
+    pub(crate) url: String,
+    /// Where to write the module (`-` for standard output).
+    #[arg(long, value_name = "PATH", default_value = "database.py")]
+    pub(crate) out: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewAlembicArgs {
+    /// Message of the first revision.
+    #[arg(long, default_value = "Initial schema")]
+    pub(crate) message: String,
+    /// Directory of the environment (`env.py`, `script.py.mako`, `versions/`).
+    #[arg(long, value_name = "PATH", default_value = "migrations")]
+    pub(crate) dir: PathBuf,
+    /// Declarative base whose metadata to migrate, `module:Name` [default: the project's only base].
+    #[arg(long, value_name = "MODULE:NAME")]
+    pub(crate) base: Option<String>,
+    /// Environment variable holding the database URL.
+    #[arg(long, value_name = "ENV_VAR", default_value = "DATABASE_URL")]
+    pub(crate) url: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,6 +19,7 @@ use tree_sitter::{Language, Node, Parser, Query, QueryCursor, QueryMatch, Stream
 
 use crate::checker::{Checker, Match};
 use crate::diagnostic::Diagnostic;
+use crate::pattern;
 use crate::registry::{self, RuleId};
 use crate::source::SourceFile;
 
@@ -49,7 +50,8 @@ pub(crate) fn parse(text: &str) -> Option<Tree> {
 #[derive(Debug)]
 pub(crate) struct EngineError(pub(crate) String);
 
-pub(crate) struct Engine {
+/// One compiled query and what the engine knows of its patterns.
+struct CompiledQuery {
     query: Query,
     /// Rules that own each pattern: usually one, several when rules share a pattern
     /// (it is compiled once and its matches go to each), none for internal patterns.
@@ -58,6 +60,30 @@ pub(crate) struct Engine {
     /// `root_kinds[kind_id]`: can a pattern start at a node of this kind? `None`
     /// when some pattern's root kinds are unknown: walk with the cursor alone.
     root_kinds: Option<Vec<bool>>,
+}
+
+pub(crate) struct Engine {
+    /// Patterns that can match anywhere their root kind occurs.
+    rest: CompiledQuery,
+    /// Patterns that only match calls of certain callee or receiver names (`.all()`,
+    /// `len(...)`, `User.query.x()`) or keyword arguments of certain names (`lazy=`): most
+    /// calls in a file are none of them, and at those the cursor is not started.
+    gated: Option<CompiledQuery>,
+    gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>>,
+    kinds: SyntaxIds,
+}
+
+/// Node kind and field ids the gate reads, looked up once.
+struct SyntaxIds {
+    call: u16,
+    keyword_argument: u16,
+    string: u16,
+    identifier: u16,
+    attribute: u16,
+    function: Option<std::num::NonZeroU16>,
+    object: Option<std::num::NonZeroU16>,
+    attribute_field: Option<std::num::NonZeroU16>,
+    name: Option<std::num::NonZeroU16>,
 }
 
 /// Everything one cursor walk over a file produced.
@@ -69,70 +95,135 @@ pub(crate) struct FileMatches {
     pub(crate) deferred: Vec<Box<dyn crate::checker::Deferred>>,
 }
 
-impl Engine {
-    pub(crate) fn new() -> Result<Self, EngineError> {
-        let rules = registry::all();
-        let mut source = String::from(COMMENT_PATTERN);
-        // (start byte in combined source, rule) for each rule's section.
-        let mut sections: Vec<(usize, RuleId)> = Vec::with_capacity(rules.len());
-        for (id, rule) in rules.iter().enumerate() {
-            sections.push((source.len(), id));
-            source.push_str(rule.query_source);
+/// A pattern to compile: its text, the rules that wrote it, and the file of the first one.
+struct PatternSource {
+    text: &'static str,
+    rules: Vec<RuleId>,
+    file: &'static str,
+}
+
+impl CompiledQuery {
+    /// Compiles `patterns` (after `prefix`, internal patterns owned by no rule) into one query.
+    fn compile(prefix: &str, patterns: &[&PatternSource], walk_full: bool) -> Result<Self, EngineError> {
+        let mut source = String::from(prefix);
+        let mut starts: Vec<usize> = Vec::with_capacity(patterns.len());
+        for pattern in patterns {
+            starts.push(source.len());
+            source.push_str(pattern.text);
             source.push('\n');
         }
-        let mut query = Query::new(&language(), &source).map_err(|err| {
-            let file = sections
-                .iter()
-                .rev()
-                .find(|(start, _)| *start <= err.offset)
-                .map_or("<internal>", |(_, id)| rules[*id].file);
+        // The pattern a byte offset of `source` falls in (`None`: the internal prefix).
+        let owner = |offset: usize| starts.iter().rposition(|start| *start <= offset).map(|i| patterns[i]);
+        let query = Query::new(&language(), &source).map_err(|err| {
+            let file = owner(err.offset).map_or("<internal>", |p| p.file);
             EngineError(format!("query {file} does not compile: {err}"))
         })?;
-        // A pattern written identically by several rules (SA401–SA403 share their criteria
-        // patterns) runs once: every match of a pattern costs a structural match plus its
-        // predicates, on nodes as common as method calls.
-        let mut pattern_rules: Vec<Vec<RuleId>> = vec![Vec::new(); query.pattern_count()];
-        let mut first_with_text: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for pattern in 0..query.pattern_count() {
-            let start = query.start_byte_for_pattern(pattern);
-            let Some(rule) = sections.iter().rev().find(|(offset, _)| *offset <= start).map(|(_, id)| *id) else {
-                continue;
-            };
-            let text = source.get(start..query.end_byte_for_pattern(pattern)).unwrap_or("");
-            let key = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            match first_with_text.get(&key) {
-                Some(&first) if !key.is_empty() => {
-                    pattern_rules[first].push(rule);
-                    query.disable_pattern(pattern);
-                }
-                _ => {
-                    first_with_text.insert(key, pattern);
-                    pattern_rules[pattern].push(rule);
+        let pattern_rules = (0..query.pattern_count())
+            .map(|i| owner(query.start_byte_for_pattern(i)).map(|p| p.rules.clone()).unwrap_or_default())
+            .collect();
+        let comment_capture = query.capture_index_for_name("sqlalint.comment");
+        let root_kinds = if walk_full { None } else { pattern_root_kinds(&query, &source) };
+        Ok(CompiledQuery { query, pattern_rules, comment_capture, root_kinds })
+    }
+}
+
+impl Engine {
+    pub(crate) fn new() -> Result<Self, EngineError> {
+        let walk_full = std::env::var_os("SQLALINT_QUERY_WALK").is_some_and(|v| v == "full");
+        Self::build(walk_full)
+    }
+
+    /// `walk_full`: one query, run by the cursor over the whole tree (the A/B reference).
+    fn build(walk_full: bool) -> Result<Self, EngineError> {
+        // Split every rule's query into its top-level patterns; a pattern written
+        // identically by several rules (SA401–SA403 share their criteria patterns, the
+        // loop rules their loops) is compiled once and its matches go to each rule.
+        let mut patterns: Vec<PatternSource> = Vec::new();
+        let mut by_key: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (id, rule) in registry::all().iter().enumerate() {
+            let split = pattern::split_patterns(rule.query_source)
+                .ok_or_else(|| EngineError(format!("query {} does not compile: unbalanced brackets", rule.file)))?;
+            for (range, key) in split {
+                let text = rule.query_source.get(range).unwrap_or("");
+                match by_key.get(&key) {
+                    Some(&i) => patterns[i].rules.push(id),
+                    None => {
+                        by_key.insert(key, patterns.len());
+                        patterns.push(PatternSource { text, rules: vec![id], file: rule.file });
+                    }
                 }
             }
         }
-        let comment_capture = query.capture_index_for_name("sqlalint.comment");
-        let root_kinds = if std::env::var_os("SQLALINT_QUERY_WALK").is_some_and(|v| v == "full") {
-            None
-        } else {
-            pattern_root_kinds(&query, &source)
+        let mut gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>> =
+            std::collections::HashMap::new();
+        let (gated, rest): (Vec<&PatternSource>, Vec<&PatternSource>) = patterns.iter().partition(|p| {
+            let gate = if walk_full { None } else { pattern::gate(p.text).filter(|(_, names)| !names.is_empty()) };
+            let gated = gate.is_some();
+            if let Some((slot, names)) = gate {
+                gate_names.entry(slot).or_default().extend(names);
+            }
+            gated
+        });
+        let rest = CompiledQuery::compile(COMMENT_PATTERN, &rest, walk_full)?;
+        let gated = if gated.is_empty() { None } else { Some(CompiledQuery::compile("", &gated, false)?) };
+        let language = language();
+        let kinds = SyntaxIds {
+            call: language.id_for_node_kind("call", true),
+            keyword_argument: language.id_for_node_kind("keyword_argument", true),
+            string: language.id_for_node_kind("string", true),
+            identifier: language.id_for_node_kind("identifier", true),
+            attribute: language.id_for_node_kind("attribute", true),
+            function: language.field_id_for_name("function"),
+            object: language.field_id_for_name("object"),
+            attribute_field: language.field_id_for_name("attribute"),
+            name: language.field_id_for_name("name"),
         };
-        Ok(Engine { query, pattern_rules, comment_capture, root_kinds })
+        Ok(Engine { rest, gated, gate_names, kinds })
     }
 
-    /// Runs every enabled rule over one parsed file in a single cursor walk.
+    /// Can a gated pattern match at `node`: does the node carry one of their names?
+    fn gate_open(&self, node: Node<'_>, text: &str) -> bool {
+        let k = &self.kinds;
+        fn field(node: Node<'_>, id: Option<std::num::NonZeroU16>) -> Option<Node<'_>> {
+            id.and_then(|f| node.child_by_field_id(f.get()))
+        }
+        let named = |slot: pattern::Slot, name: Option<Node<'_>>| {
+            name.filter(|n| n.kind_id() == k.identifier)
+                .and_then(|n| text.get(n.byte_range()))
+                .is_some_and(|name| self.gate_names.get(&slot).is_some_and(|names| names.contains(name)))
+        };
+        let kind = node.kind_id();
+        if kind == k.keyword_argument {
+            return named(pattern::Slot::Keyword, field(node, k.name));
+        }
+        if kind != k.call {
+            return false;
+        }
+        let Some(function) = field(node, k.function) else { return false };
+        if function.kind_id() == k.identifier {
+            return named(pattern::Slot::Callee, Some(function));
+        }
+        if function.kind_id() != k.attribute {
+            return false;
+        }
+        named(pattern::Slot::Callee, field(function, k.attribute_field))
+            || field(function, k.object)
+                .filter(|object| object.kind_id() == k.attribute)
+                .is_some_and(|object| named(pattern::Slot::Receiver, field(object, k.attribute_field)))
+    }
+
+    /// Runs every enabled rule over one parsed file in a single walk.
     pub(crate) fn run(&self, file: &SourceFile, tree: &Tree, enabled: &dyn Fn(RuleId) -> bool) -> FileMatches {
         let rules = registry::all();
         let mut checker = Checker::new(file);
         let mut comments = Vec::new();
         let mut cursor = QueryCursor::new();
-        let names = self.query.capture_names();
         let text = file.text.as_bytes();
         let _imports = crate::python::import_cache::scope();
-        let mut on_match = |m: &QueryMatch<'_, '_>| {
-            let owners = self.pattern_rules.get(m.pattern_index).map_or(&[][..], Vec::as_slice);
+        let mut on_match = |compiled: &CompiledQuery, m: &QueryMatch<'_, '_>| {
+            let owners = compiled.pattern_rules.get(m.pattern_index).map_or(&[][..], Vec::as_slice);
             if owners.is_empty() {
-                if let Some(capture) = m.captures().iter().find(|c| Some(c.index) == self.comment_capture) {
+                if let Some(capture) = m.captures().iter().find(|c| Some(c.index) == compiled.comment_capture) {
                     comments.push(capture.node.byte_range());
                 }
                 return;
@@ -144,17 +235,17 @@ impl Engine {
                 };
                 let found = found.get_or_insert_with(|| Match {
                     captures: m.captures().iter().map(|c| (c.index, c.node)).collect(),
-                    names,
+                    names: compiled.query.capture_names(),
                 });
                 checker.rule = rule_id;
                 check(&mut checker, found);
             }
         };
-        match &self.root_kinds {
+        match &self.rest.root_kinds {
             None => {
-                let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+                let mut matches = cursor.matches(&self.rest.query, tree.root_node(), text);
                 while let Some(m) = matches.next() {
-                    on_match(m);
+                    on_match(&self.rest, m);
                 }
             }
             Some(root_kinds) => {
@@ -163,13 +254,23 @@ impl Engine {
                 let mut walk = tree.walk();
                 'walk: loop {
                     let node = walk.node();
-                    if root_kinds.get(usize::from(node.kind_id())).copied().unwrap_or(false) {
-                        let mut matches = cursor.matches(&self.query, node, text);
-                        while let Some(m) = matches.next() {
-                            on_match(m);
+                    if let Some(gated) = &self.gated {
+                        if self.gate_open(node, &file.text) {
+                            let mut matches = cursor.matches(&gated.query, node, text);
+                            while let Some(m) = matches.next() {
+                                on_match(gated, m);
+                            }
                         }
                     }
-                    if walk.goto_first_child() {
+                    if root_kinds.get(usize::from(node.kind_id())).copied().unwrap_or(false) {
+                        let mut matches = cursor.matches(&self.rest.query, node, text);
+                        while let Some(m) = matches.next() {
+                            on_match(&self.rest, m);
+                        }
+                    }
+                    // A string's parts hold no pattern root unless it is an f-string (or
+                    // t-string) with interpolations; comments cannot sit inside one.
+                    if !(node.kind_id() == self.kinds.string && !interpolates(node, text)) && walk.goto_first_child() {
                         continue;
                     }
                     while !walk.goto_next_sibling() {
@@ -189,6 +290,12 @@ impl Engine {
     }
 }
 
+/// Can this `string` node hold interpolations: does its prefix (`rb`, `f`, `Rt`...) have an f or t?
+fn interpolates(string: Node<'_>, text: &[u8]) -> bool {
+    let prefix = text.get(string.start_byte()..).unwrap_or_default();
+    prefix.iter().take(3).take_while(|b| !matches!(b, b'"' | b'\'')).any(|b| matches!(b, b'f' | b'F' | b't' | b'T'))
+}
+
 /// Which node kinds some pattern of `query` (compiled from `source`) can start at;
 /// `None` if that is not known for every pattern.
 fn pattern_root_kinds(query: &Query, source: &str) -> Option<Vec<bool>> {
@@ -199,108 +306,11 @@ fn pattern_root_kinds(query: &Query, source: &str) -> Option<Vec<bool>> {
             return None;
         }
         let text = source.get(query.start_byte_for_pattern(pattern)..query.end_byte_for_pattern(pattern))?;
-        for kind in root_kinds(text, &language)? {
+        for kind in pattern::root_kinds(text, &language)? {
             *kinds.get_mut(usize::from(kind))? = true;
         }
     }
     Some(kinds)
-}
-
-/// One item of a pattern's S-expression: a `(...)` or `[...]` list, a string, or any other token.
-#[derive(Debug)]
-enum Sexp<'a> {
-    List(char, Vec<Sexp<'a>>),
-    Str,
-    Atom(&'a str),
-}
-
-/// Reads the items of a pattern (comments and whitespace skipped); `None` if unbalanced.
-fn read_sexps(text: &str) -> Option<Vec<Sexp<'_>>> {
-    fn items<'a>(text: &'a str, pos: &mut usize, close: Option<char>) -> Option<Vec<Sexp<'a>>> {
-        let bytes = text.as_bytes();
-        let mut out = Vec::new();
-        while *pos < bytes.len() {
-            let c = bytes[*pos] as char;
-            match c {
-                c if c.is_ascii_whitespace() => *pos += 1,
-                ';' => *pos = text[*pos..].find('\n').map_or(bytes.len(), |i| *pos + i),
-                '(' | '[' => {
-                    *pos += 1;
-                    let inner = items(text, pos, Some(if c == '(' { ')' } else { ']' }))?;
-                    out.push(Sexp::List(c, inner));
-                }
-                ')' | ']' => {
-                    *pos += 1;
-                    return (close == Some(c)).then_some(out);
-                }
-                '"' => {
-                    *pos += 1;
-                    while *pos < bytes.len() && bytes[*pos] != b'"' {
-                        *pos += if bytes[*pos] == b'\\' { 2 } else { 1 };
-                    }
-                    *pos += 1;
-                    out.push(Sexp::Str);
-                }
-                _ => {
-                    let start = *pos;
-                    while *pos < bytes.len() && !b" \t\r\n()[]\";".contains(&bytes[*pos]) {
-                        *pos += 1;
-                    }
-                    out.push(Sexp::Atom(&text[start..*pos]));
-                }
-            }
-        }
-        close.is_none().then_some(out)
-    }
-    items(text, &mut 0, None)
-}
-
-/// Root node kinds of one pattern's source: `(kind ...)`, `[(a ...) (b ...)]`, either
-/// wrapped in a group with predicates (`((kind ...) (#eq? ...))`), with captures after
-/// them. `None` for anything else: wildcards, supertypes, anonymous or unknown kinds,
-/// sibling sequences, quantified or anchored roots.
-fn root_kinds(pattern: &str, language: &Language) -> Option<Vec<u16>> {
-    fn is_capture(item: &Sexp<'_>) -> bool {
-        matches!(item, Sexp::Atom(a) if a.starts_with('@'))
-    }
-    fn is_predicate(item: &Sexp<'_>) -> bool {
-        matches!(item, Sexp::List('(', inner) if matches!(inner.first(), Some(Sexp::Atom(a)) if a.starts_with('#')))
-    }
-    /// The single node of a sequence of items, ignoring captures (and predicates if allowed).
-    fn single<'s, 'a>(items: &'s [Sexp<'a>], predicates: bool) -> Option<&'s Sexp<'a>> {
-        let mut nodes = items.iter().filter(|i| !(is_capture(i) || predicates && is_predicate(i)));
-        let node = nodes.next()?;
-        nodes.next().is_none().then_some(node)
-    }
-    fn kinds(item: &Sexp<'_>, language: &Language, out: &mut Vec<u16>) -> Option<()> {
-        match item {
-            Sexp::List('(', inner) => match inner.first()? {
-                Sexp::Atom(name) => {
-                    let named = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && *name != "_";
-                    let id = language.id_for_node_kind(name, true);
-                    if !named || matches!(*name, "ERROR" | "MISSING") || id == 0 || language.node_kind_is_supertype(id)
-                    {
-                        return None;
-                    }
-                    out.push(id);
-                    Some(())
-                }
-                Sexp::List(..) => kinds(single(inner, true)?, language, out),
-                Sexp::Str => None,
-            },
-            Sexp::List('[', inner) => {
-                for alternative in inner.iter().filter(|i| !is_capture(i)) {
-                    kinds(alternative, language, out)?;
-                }
-                Some(())
-            }
-            _ => None,
-        }
-    }
-    let items = read_sexps(pattern)?;
-    let mut out = Vec::new();
-    kinds(single(&items, false)?, language, &mut out)?;
-    Some(out)
 }
 
 /// First syntax error in a tree, as a byte offset (the tree may still be linted).
@@ -338,8 +348,9 @@ mod tests {
         let engine = Engine::new().expect("combined query compiles");
         // Every rule owns at least one pattern.
         for id in 0..registry::all().len() {
+            let owns = |q: &CompiledQuery| q.pattern_rules.iter().any(|r| r.contains(&id));
             assert!(
-                engine.pattern_rules.iter().any(|r| r.contains(&id)),
+                owns(&engine.rest) || engine.gated.as_ref().is_some_and(owns),
                 "{} has no pattern",
                 registry::all()[id].code
             );
@@ -352,7 +363,8 @@ mod tests {
         let code = |name: &str| registry::all().iter().position(|r| r.code == name).unwrap();
         let (sa401, sa403) = (code("SA401"), code("SA403"));
         // SA401 and SA403 write the same criteria patterns: one compiled pattern owned by both.
-        assert!(engine.pattern_rules.iter().any(|r| r.contains(&sa401) && r.contains(&sa403)));
+        let shared = |q: &CompiledQuery| q.pattern_rules.iter().any(|r| r.contains(&sa401) && r.contains(&sa403));
+        assert!(shared(&engine.rest) || engine.gated.as_ref().is_some_and(shared));
         let text = "session.query(User).filter(User.name is None, User.id in ids).all()\n";
         let tree = parse(text).unwrap();
         let file = SourceFile::new(text.into());
@@ -368,7 +380,7 @@ mod tests {
     fn root_kinds_are_read_from_simple_patterns_only() {
         let lang = language();
         let id = |kind: &str| lang.id_for_node_kind(kind, true);
-        let roots = |pattern: &str| root_kinds(pattern, &lang);
+        let roots = |pattern: &str| pattern::root_kinds(pattern, &lang);
         assert_eq!(roots("(call function: (identifier) @f (#eq? @f \"len\")) @span"), Some(vec![id("call")]));
         assert_eq!(roots("; c (x)\n((call) @c (#match? @c \"[(]\\\"\"))"), Some(vec![id("call")]));
         assert_eq!(roots("[(call) (attribute) @a] @x"), Some(vec![id("call"), id("attribute")]));
@@ -393,14 +405,21 @@ mod tests {
     #[test]
     fn root_kind_walk_matches_the_full_walk() {
         let fast = Engine::new().unwrap();
-        assert!(fast.root_kinds.is_some(), "some rule pattern's root kind is not recognised: the engine is slower");
-        let full = Engine { root_kinds: None, ..Engine::new().unwrap() };
+        assert!(
+            fast.rest.root_kinds.is_some(),
+            "some rule pattern's root kind is not recognised: the engine is slower"
+        );
+        assert!(fast.gated.is_some(), "no pattern is gated by the names it matches: the engine is slower");
+        let full = Engine::build(true).unwrap();
+        assert!(full.gated.is_none() && full.rest.root_kinds.is_none());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
         let mut texts: Vec<String> = std::fs::read_dir(dir)
             .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
             .unwrap_or_default();
         texts.push("len(len(q.all()))  # noqa\nf(len(a.all()), [len(b.all()) for _ in x]  # c\n".into());
         texts.push("def f(:\n    len(session.query(U).all())  # broken\nclass\n".into());
+        // Calls inside f-string interpolations are walked; other strings' parts are not.
+        texts.push("a = f\"{len(q.all())}\"\nb = rF'{len(session.query(U).all())}'\nc = '{len(q.all())}'\n".into());
         for text in texts {
             let tree = parse(&text).unwrap();
             let file = SourceFile::new(text.clone());

@@ -17,10 +17,12 @@ mod index;
 mod lint;
 mod loops;
 mod noqa;
+mod pattern;
 mod python;
 mod query;
 mod registry;
 mod report;
+mod scaffold;
 mod selection;
 mod sessions;
 mod settings;
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Rule(args) => docs::rule(&args),
         cli::Command::Rules(args) => docs::rules(&args),
+        cli::Command::New(command) => scaffold::run(&command),
     };
     match result {
         Ok(status) => status.into(),

@@ -133,3 +133,8 @@ fn sa302_fix_keeps_the_schema_under_real_sqlalchemy() {
 fn sa301_fix_keeps_the_schema_under_real_sqlalchemy() {
     pytest(&repo().join("tests/runtime/test_sa301_legacy_column.py"));
 }
+
+#[test]
+fn sqlalint_new_scaffolds_run_on_fastapi_flask_alembic_and_sqlite() {
+    pytest(&repo().join("tests/runtime/test_scaffold.py"));
+}

@@ -6,7 +6,9 @@ use crate::checker::{Checker, Match};
 use crate::python::{self, unparen};
 
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
-    let (Some(call), Some(value), Some(kwarg)) = (m.get("call"), m.get("value"), m.get("kwarg")) else { return };
+    let (Some(value), Some(kwarg)) = (m.get("value"), m.get("kwarg")) else { return };
+    // `Column(..., default=[])`: the keyword argument of a call.
+    let Some(call) = kwarg.parent().and_then(|args| args.parent()).filter(|c| c.kind() == "call") else { return };
     let src = checker.source();
     let Some(function) = call.child_by_field_name("function") else { return };
     let Some(callee) = python::dotted_name(function, src) else { return };
