@@ -270,7 +270,7 @@ impl Engine {
                     }
                     // A string's parts hold no pattern root unless it is an f-string (or
                     // t-string) with interpolations; comments cannot sit inside one.
-                    if !(node.kind_id() == self.kinds.string && !interpolates(node, text)) && walk.goto_first_child() {
+                    if (node.kind_id() != self.kinds.string || interpolates(node, text)) && walk.goto_first_child() {
                         continue;
                     }
                     while !walk.goto_next_sibling() {
