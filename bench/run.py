@@ -7,8 +7,14 @@ Builds `cargo build --release` (unless --no-build), runs one untimed warm-up of 
 command, then N rounds; in each round every command runs once, in an order rotated per
 round, so all commands share the machine's noise. Per command it reports the median wall
 time, the median CPU time (user+sys of the child, from os.wait4), the peak RSS over all
-rounds, lines/s, and ratios against the parse-only pass of the same binary. Prints a
-Markdown table, the exact commands and PASS/MISS per target, and writes everything to
+rounds, lines/s, and ratios against the parse-only pass of the same binary and against
+sqlalint --select ALL. sqlalint runs cold (--no-cache), plus one warm-cache row.
+
+--peers installs the pinned peers of bench/peers.txt (ruff, semgrep, flake8 +
+flake8-sqlalchemy) into bench/.peers-venv (once) and times them on the same corpus: ruff
+--select ALL and E,F, semgrep with bench/semgrep-sqlalchemy.yml, flake8 with the plugin. A
+peer that cannot be installed is listed as not installed. Prints a Markdown table, the
+exact commands and PASS/MISS per target, and writes everything to
 bench/results/latest.json. Always exits 0 unless a command itself fails: it is a report.
 """
 import argparse
@@ -19,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,31 +37,75 @@ EXCLUDED_DIRS = {
 }
 
 
-def command_specs(binary, corpus):
-    """What to measure. `peer` entries are other tools, run only with --peers and
-    reported as missing when not installed; add more here."""
+PEERS_VENV = ROOT / "bench" / ".peers-venv"
+PEERS_REQUIREMENTS = ROOT / "bench" / "peers.txt"
+SEMGREP_RULES = ROOT / "bench" / "semgrep-sqlalchemy.yml"
+# The sqlalint run the peers are compared with.
+REFERENCE = "--select ALL"
+
+
+def command_specs(binary, corpus, peers_bin, cache_dir):
+    """What to measure. sqlalint runs cold (`--no-cache`) unless named "warm cache"; `peer`
+    entries run only with --peers, from the venv the script installs them in."""
     sqlalint = [str(binary), "check", str(corpus), "--isolated"]
+    cold = ["--no-cache", "--output-format", "concise", "-o", "/dev/null"]
+    jobs = str(os.cpu_count() or 1)
+    peer = lambda tool: str(peers_bin / tool)
     return [
-        {"name": "default rules", "argv": sqlalint + ["--output-format", "concise", "-o", "/dev/null"], "ok": {0, 1}},
-        {"name": "--select ALL", "argv": sqlalint + ["--select", "ALL", "--output-format", "concise", "-o", "/dev/null"],
-         "ok": {0, 1}},
+        {"name": "default rules", "argv": sqlalint + cold, "ok": {0, 1}},
+        {"name": "--select ALL", "argv": sqlalint + ["--select", "ALL"] + cold, "ok": {0, 1}},
         {"name": BASELINE, "argv": sqlalint + ["--parse-only"], "ok": {0}},
+        # The cache (filled by the warm-up run): every file unchanged.
+        {"name": "--select ALL, warm cache", "ok": {0, 1},
+         "argv": sqlalint + ["--select", "ALL", "--cache-dir", str(cache_dir), "--output-format", "concise",
+                             "-o", "/dev/null"]},
         # Engine A/B (--ab): the query cursor walking the whole tree instead of the root-kind walk.
         {"name": "default, full query walk", "ab": True, "env": {"SQLALINT_QUERY_WALK": "full"}, "ok": {0, 1},
-         "argv": sqlalint + ["--output-format", "concise", "-o", "/dev/null"]},
+         "argv": sqlalint + cold},
         # The model index's cost (--ab): the same default run without building the index.
         {"name": "default, no model index", "ab": True, "ok": {0, 1},
-         "argv": sqlalint + ["--no-model-index", "--output-format", "concise", "-o", "/dev/null"]},
-        # Peers (not installed by this script). They do different work; the ratio is context, not a target.
-        {"name": "ruff (peer)", "peer": True, "ok": {0, 1},
-         "argv": ["ruff", "check", str(corpus), "--isolated", "--no-cache", "--select", "ALL",
+         "argv": sqlalint + ["--no-model-index"] + cold},
+        # Peers. They do different work; the ratios are context, not targets (bar those in `targets`).
+        {"name": "ruff --select ALL", "peer": True, "ok": {0, 1},
+         "argv": [peer("ruff"), "check", str(corpus), "--isolated", "--no-cache", "--select", "ALL",
                   "--output-format", "concise", "-o", "/dev/null", "--exit-zero"]},
-        {"name": "flake8 (peer)", "peer": True, "ok": {0, 1},
-         "argv": ["flake8", "--jobs", str(os.cpu_count() or 1), "--output-file", "/dev/null", str(corpus)]},
-        {"name": "semgrep (peer)", "peer": True, "ok": {0, 1},
-         "argv": ["semgrep", "scan", "--metrics=off", "--disable-version-check", "--config", "p/python",
-                  "--quiet", "-o", "/dev/null", str(corpus)]},
+        {"name": "ruff --select E,F", "peer": True, "ok": {0, 1},
+         "argv": [peer("ruff"), "check", str(corpus), "--isolated", "--no-cache", "--select", "E,F",
+                  "--output-format", "concise", "-o", "/dev/null", "--exit-zero"]},
+        {"name": "semgrep (bench/semgrep-sqlalchemy.yml)", "peer": True, "ok": {0, 1},
+         # Every file, as sqlalint: not only those outside the default .semgrepignore (which skips
+         # tests/), and large ones too.
+         "argv": [peer("semgrep"), "scan", "--metrics=off", "--disable-version-check", "--config",
+                  str(SEMGREP_RULES), "--jobs", jobs, "--x-ignore-semgrepignore-files", "--max-target-bytes=0",
+                  "--quiet", "-o", "/dev/null", str(corpus)],
+         "env": {"SEMGREP_SEND_METRICS": "off", "SEMGREP_ENABLE_VERSION_CHECK": "0"}},
+        {"name": "flake8 + flake8-sqlalchemy", "peer": True, "ok": {0, 1},
+         "argv": [peer("flake8"), "--jobs", jobs, "--exit-zero", "--output-file", "/dev/null", str(corpus)]},
     ]
+
+
+def install_peers(venv):
+    """Creates `venv` and installs bench/peers.txt into it; returns its bin folder, or None with
+    the reason printed (a missing peer is reported in the table, never fatal)."""
+    bin_dir = venv / "bin"
+    stamp = venv / ".installed"
+    wanted = PEERS_REQUIREMENTS.read_text()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return bin_dir
+    print(f"installing peers into {venv} (bench/peers.txt)", file=sys.stderr)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-r", str(PEERS_REQUIREMENTS)], check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"peer install failed ({err}); trying each peer alone", file=sys.stderr)
+        for line in wanted.splitlines():
+            if line.strip() and not line.startswith("#"):
+                subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet",
+                                "--disable-pip-version-check", line.strip()], check=False)
+        return bin_dir
+    stamp.write_text(wanted)
+    return bin_dir
 
 
 # name -> (what, measure(summary by name) -> (value, passed))
@@ -63,7 +114,7 @@ def targets(summary, lines):
     if not default or not base:
         return []
     ratio = default["wall_s"] / base["wall_s"]
-    return [
+    checks = [
         ("default wall ≤ 1.25× parse-only", f"{ratio:.2f}×", ratio <= 1.25),
         ("default throughput ≥ 0.8× parse-only", f"{1 / ratio:.2f}×", 1 / ratio >= 0.8),
         ("default ≥ 320k lines/s", f"{default['lines_per_s'] / 1000:.0f}k", default["lines_per_s"] >= 320_000),
@@ -71,6 +122,18 @@ def targets(summary, lines):
          f"{max(s['peak_rss_mb'] for n, s in summary.items() if not s.get('peer')):.0f} MB",
          all(s["peak_rss_mb"] < 300 for s in summary.values() if not s.get("peer"))),
     ]
+    ref, warm = summary.get(REFERENCE), summary.get(f"{REFERENCE}, warm cache")
+    if ref and warm:
+        share = warm["wall_s"] / ref["wall_s"]
+        checks.append(("warm cache ≤ 10% of a cold run", f"{share:.1%}", share <= 0.10))
+    if ref:
+        checks.append(("--select ALL ≥ 320k lines/s", f"{ref['lines_per_s'] / 1000:.0f}k",
+                       ref["lines_per_s"] >= 320_000))
+    for peer, times in (("semgrep (bench/semgrep-sqlalchemy.yml)", 7), ("flake8 + flake8-sqlalchemy", 25)):
+        if ref and peer in summary:
+            speedup = summary[peer]["wall_s"] / ref["wall_s"]
+            checks.append((f"--select ALL ≥ {times}× faster than {peer}", f"{speedup:.1f}×", speedup >= times))
+    return checks
 
 
 def corpus_size(corpus):
@@ -114,14 +177,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--no-build", action="store_true", help="use the existing release binary")
     ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "sqlalint"))
-    ap.add_argument("--peers", action="store_true", help="also run the peer tools that are installed")
+    ap.add_argument("--peers", action="store_true",
+                    help="also run ruff, semgrep and flake8 + flake8-sqlalchemy (installed from bench/peers.txt)")
+    ap.add_argument("--peers-venv", default=str(PEERS_VENV), help="where --peers installs the peer tools")
     ap.add_argument("--ab", action="store_true",
                     help="also time the A/B variants: the engine's whole-tree query walk, no model index")
     ap.add_argument("--only", action="append", help="run only the commands with this name (repeatable)")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = ap.parse_args()
 
-    corpus = Path(args.corpus)
+    corpus = Path(args.corpus).resolve()
     if not corpus.is_dir():
         sys.exit(f"corpus {corpus} not found: run bench/corpus.sh first")
     if not args.no_build:
@@ -131,13 +196,15 @@ def main():
     if not binary.exists():
         sys.exit(f"{binary} not found (build it, or drop --no-build)")
 
+    peers_bin = install_peers(Path(args.peers_venv)) if args.peers else Path(args.peers_venv) / "bin"
+    cache_dir = Path(tempfile.mkdtemp(prefix="sqlalint-bench-cache-"))
     specs, missing = [], []
-    for spec in command_specs(binary, corpus):
+    for spec in command_specs(binary, corpus, peers_bin, cache_dir):
         if args.only and spec["name"] not in args.only and spec["name"] != BASELINE:
             continue
         if spec.get("peer") and not args.peers or spec.get("ab") and not args.ab:
             continue
-        if shutil.which(spec["argv"][0]) is None:
+        if not os.access(spec["argv"][0], os.X_OK):
             missing.append(spec["name"])
             continue
         specs.append(spec)
@@ -171,10 +238,13 @@ def main():
             "lines_per_s": lines / wall,
             "peer": bool(spec.get("peer")),
         }
-    base = summary.get(BASELINE)
+    base, ref = summary.get(BASELINE), summary.get(REFERENCE)
     for s in summary.values():
         s["wall_ratio"] = s["wall_s"] / base["wall_s"] if base else None
         s["cpu_ratio"] = s["cpu_s"] / base["cpu_s"] if base else None
+        # How many times longer than sqlalint --select ALL (cold) the command takes.
+        s["vs_sqlalint"] = s["wall_s"] / ref["wall_s"] if ref else None
+    shutil.rmtree(cache_dir, ignore_errors=True)
 
     head = git("rev-parse", "--short", "HEAD")
     dirty = git("status", "--porcelain", "--untracked-files=no")
@@ -189,15 +259,17 @@ def main():
     print(f"rules in the binary: {', '.join(rules)}; queries/ in the tree: {', '.join(queries)}")
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, RAYON_NUM_THREADS={threads}; "
           f"corpus {files} files, {lines:,} lines; median of {args.rounds} rounds\n")
-    print("| command | wall s (median) | wall min–max | CPU s | peak RSS MB | lines/s | wall ÷ parse-only | CPU ÷ parse-only |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| command | wall s (median) | wall min–max | CPU s | peak RSS MB | lines/s | wall ÷ parse-only "
+          f"| CPU ÷ parse-only | wall ÷ sqlalint {REFERENCE} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, s in summary.items():
         ratio = f"{s['wall_ratio']:.2f}" if s["wall_ratio"] else "–"
         cpu_ratio = f"{s['cpu_ratio']:.2f}" if s["cpu_ratio"] else "–"
+        vs = f"{s['vs_sqlalint']:.2f}" if s["vs_sqlalint"] else "–"
         print(f"| {name} | {s['wall_s']:.3f} | {s['wall_min_s']:.2f}–{s['wall_max_s']:.2f} | {s['cpu_s']:.2f} | "
-              f"{s['peak_rss_mb']:.0f} | {s['lines_per_s'] / 1000:,.0f}k | {ratio} | {cpu_ratio} |")
+              f"{s['peak_rss_mb']:.0f} | {s['lines_per_s'] / 1000:,.0f}k | {ratio} | {cpu_ratio} | {vs} |")
     for name in missing:
-        print(f"| {name} | not installed | | | | | | |")
+        print(f"| {name} | not installed | | | | | | | |")
     print()
     print(f"Commands (run from {corpus}):")
     for spec in specs:

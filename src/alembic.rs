@@ -512,7 +512,7 @@ impl crate::checker::Deferred for PostgresOnly {
     fn resolve(&self, project: &crate::checker::Project<'_>, out: &mut Vec<crate::diagnostic::Diagnostic>) {
         let index = project.index;
         let entry =
-            index.revisions.iter().find(|e| e.module == project.file.module && e.facts.revision == self.revision);
+            index.revisions().iter().find(|e| e.module == project.file.module && e.facts.revision == self.revision);
         let Some(entry) = entry else { return };
         if index.revision_dialect(&entry.path) != Some(Dialect::Postgresql) {
             return;
@@ -529,7 +529,7 @@ impl crate::checker::Deferred for PostgresOnly {
 
 /// What a revision module declares about its place in the revision graph (SA705), with the
 /// byte ranges of the declaring lines. Owned, so it can travel into the project index.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RevisionFacts {
     /// `revision = "..."`; `None` when not a literal string.
     pub(crate) revision: Option<String>,

@@ -8,9 +8,11 @@ use std::time::Instant;
 use miette::{miette, IntoDiagnostic};
 use rayon::prelude::*;
 
+use crate::cache::{self, Cache};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::diagnostic::Applicability;
 use crate::engine::Engine;
+use crate::index::deps::Answers;
 use crate::index::merge::ModelIndex;
 use crate::index::FileFacts;
 use crate::lint::{self, CheckedFile, FixMode, Level, ModuleInfo};
@@ -27,7 +29,6 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     // Ignore the error if a pool already exists (tests may call twice).
     let _ = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK).build_global();
     let settings = Settings::resolve(args)?;
-    let engine = Engine::new().map_err(|e| miette!("internal error: {}", e.0))?;
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let (files, walk_errors) = walk::collect_files(
         &paths,
@@ -56,22 +57,38 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     } else {
         FixMode::None
     };
-    let mut checked: Vec<CheckedFile> = files
+    let cache = Cache::open(&settings, args);
+    let module_of = |path: &std::path::Path| (!args.no_model_index).then(|| ModuleInfo::for_path(path, &settings.root));
+    // Compiling the rule queries is a good part of a warm-cache run: only done when a file
+    // needs linting. A failure (a bug) is an error on each file.
+    let engine = std::sync::OnceLock::new();
+    let lint_file = |path: &std::path::Path| match engine.get_or_init(|| Engine::new().map_err(|e| e.0)) {
+        Ok(engine) => lint::check_file(engine, path, &settings.rules_for(path), fix_mode, module_of(path).as_ref()),
+        Err(error) => {
+            let mut failed = CheckedFile::empty(path);
+            let text = format!("internal error: {error}");
+            failed.messages.push(lint::FileMessage { path: path.to_path_buf(), level: Level::Error, text });
+            failed
+        }
+    };
+    let (mut checked, mut slots): (Vec<CheckedFile>, Vec<cache::Slot>) = files
         .par_iter()
-        .map(|path| {
-            let module = ModuleInfo::for_path(path, &settings.root);
-            let module = (!args.no_model_index).then_some(module);
-            lint::check_file(&engine, path, &settings.rules_for(path), fix_mode, module.as_ref())
-        })
-        .collect();
-    let mut index = if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args) };
+        .map(|path| cache.check(path, &settings.rules_for(path), module_of(path).as_ref(), || lint_file(path)))
+        .unzip();
+    let mut index =
+        if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args, &cache) };
     index.migration_dialect = settings.migration_dialect;
     if args.show_models {
-        let json = serde_json::to_string_pretty(&index).map_err(|e| miette!("{e}"))?;
+        let json = crate::index::display_json(&index).map_err(|e| miette!("{e}"))?;
         println!("{json}");
         return Ok(if status_error { Status::Error } else { Status::Clean });
     }
-    checked.par_iter_mut().for_each(|file| lint::resolve_deferred(file, &index));
+    let answers = Answers::new(&index);
+    checked.par_iter_mut().zip(&mut slots).for_each(|(file, slot)| {
+        let path = file.path.clone();
+        cache.resolve(file, slot, &index, &answers, || lint_file(&path));
+    });
+    cache.save(&checked, slots);
 
     for message in checked.iter().flat_map(|f| &f.messages) {
         let fatal = message.level == Level::Error;
@@ -153,7 +170,7 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
 /// The project model index: the facts of the checked files, plus — when the checked paths lie
 /// inside a project (a config file or `.git` marks its root) — those of every other Python file
 /// of the project, so that pre-commit runs on a few changed files still know every model.
-fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs) -> ModelIndex {
+fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs, cache: &Cache) -> ModelIndex {
     let mut facts: Vec<(PathBuf, FileFacts)> = checked.iter().map(|f| (f.path.clone(), f.facts.clone())).collect();
     let inside_root = checked.iter().all(|f| walk::absolute(&f.path).starts_with(&settings.root));
     if settings.root_is_project && inside_root && !checked.is_empty() {
@@ -172,7 +189,7 @@ fn build_index(settings: &Settings, checked: &[CheckedFile], args: &CheckArgs) -
             .filter(|path| !seen.contains(&walk::absolute(path)))
             .filter_map(|path| {
                 let module = ModuleInfo::for_path(path, &settings.root);
-                lint::facts_only(path, &module).map(|f| (path.clone(), f))
+                cache.facts(path, &module).map(|f| (path.clone(), f))
             })
             .collect();
         facts.extend(extra);

@@ -202,6 +202,15 @@ pub(crate) struct CheckArgs {
     /// as JSON instead of findings: what sqlalint believes about your models.
     #[arg(long)]
     pub(crate) show_models: bool,
+    /// Read and write no cache. By default results are cached in `.sqlalint_cache/` at the
+    /// project root, keyed by file content, sqlalint version and settings; unchanged files are
+    /// not linted again, and cross-file findings are re-checked when the models they read change.
+    #[arg(long, env = "SQLALINT_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub(crate) no_cache: bool,
+    /// Keep the cache in this directory instead of `.sqlalint_cache/` at the project root
+    /// (overrides the `cache-dir` option).
+    #[arg(long, env = "SQLALINT_CACHE_DIR", value_name = "PATH")]
+    pub(crate) cache_dir: Option<PathBuf>,
     /// Benchmark baseline: read and parse every file, run no rule.
     #[arg(long, hide = true)]
     pub(crate) parse_only: bool,

@@ -32,6 +32,8 @@ pub(crate) struct Options {
     /// The database the Alembic migrations run on (`postgresql`, `sqlite`, ...), for the
     /// PostgreSQL-only migration rules when the environment does not name it.
     pub(crate) migration_dialect: Option<String>,
+    /// Where the cache lives, relative to the config file's directory.
+    pub(crate) cache_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -149,7 +151,8 @@ pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
             };
             // The key list helps with a misspelt key, not with a wrong value.
             let help = err.message().contains("unknown field").then(|| {
-                "valid keys: select, extend-select, ignore, per-file-ignores, exclude, extend-exclude".to_string()
+                "valid keys: select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, cache-dir"
+                    .to_string()
             });
             Err(ConfigError::at(path, &text, span, message, "here", help))
         }

@@ -119,6 +119,11 @@ pub(crate) enum FixMode {
 /// spaces (both with a warning), so one odd file never stops the run.
 pub(crate) fn read_source(path: &Path) -> Result<(String, Vec<String>), String> {
     let bytes = std::fs::read(path).map_err(|err| format!("cannot read file: {err}"))?;
+    Ok(decode(bytes))
+}
+
+/// The text sqlalint lints for a file's bytes, with warnings (see [`read_source`]).
+pub(crate) fn decode(bytes: Vec<u8>) -> (String, Vec<String>) {
     let mut warnings = Vec::new();
     let mut text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -137,7 +142,7 @@ pub(crate) fn read_source(path: &Path) -> Result<(String, Vec<String>), String> 
     if let Some(stripped) = text.strip_prefix('\u{feff}') {
         text = stripped.to_string();
     }
-    Ok((text, warnings))
+    (text, warnings)
 }
 
 /// Lints one text: the diagnostics that survive selection and suppression, the file's

@@ -4,6 +4,7 @@
 //! rule checks (`rules`, one combined query) → diagnostics → suppression and
 //! selection → sort → report (`report`).
 mod alembic;
+mod cache;
 mod check;
 mod checker;
 mod cli;

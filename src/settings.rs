@@ -23,6 +23,8 @@ pub(crate) struct Settings {
     pub(crate) excludes: Vec<String>,
     /// `migration-dialect`: the database the migrations run on, when configured.
     pub(crate) migration_dialect: Option<crate::alembic::Dialect>,
+    /// `--cache-dir` / `SQLALINT_CACHE_DIR`, else `cache-dir`, else `.sqlalint_cache` in the root.
+    pub(crate) cache_dir: PathBuf,
 }
 
 impl Settings {
@@ -94,7 +96,12 @@ impl Settings {
             })?),
             None => None,
         };
-        Ok(Settings { root, root_is_project, rules, per_file_ignores, excludes, migration_dialect })
+        let cache_dir = match (&args.cache_dir, options.and_then(|o| o.cache_dir.as_ref())) {
+            (Some(cli), _) => walk::absolute(cli),
+            (None, Some(configured)) => root.join(configured),
+            (None, None) => root.join(".sqlalint_cache"),
+        };
+        Ok(Settings { root, root_is_project, rules, per_file_ignores, excludes, migration_dialect, cache_dir })
     }
 
     /// The rules enabled for one file, after `per-file-ignores`.

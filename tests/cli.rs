@@ -541,11 +541,12 @@ fn output_is_identical_for_any_thread_count() {
     }
     let project_args = ["check", "--isolated", "--output-format", "json"];
     for (cwd, args) in [(repo, &args[..]), (p.path(), &project_args[..])] {
-        let reference = run_with(cwd, args, &[("RAYON_NUM_THREADS", "1")]);
+        // No cache: every run lints (and none writes into the repository).
+        let reference = run_with(cwd, args, &[("RAYON_NUM_THREADS", "1"), ("SQLALINT_NO_CACHE", "1")]);
         assert_eq!(reference.code, Some(1), "{reference:?}");
         assert!(reference.stdout.len() > 100, "{reference:?}");
         for threads in ["4", "1", "4", "3"] {
-            let other = run_with(cwd, args, &[("RAYON_NUM_THREADS", threads)]);
+            let other = run_with(cwd, args, &[("RAYON_NUM_THREADS", threads), ("SQLALINT_NO_CACHE", "1")]);
             assert_eq!(other.stdout, reference.stdout, "output differs with RAYON_NUM_THREADS={threads}");
             assert_eq!(other.code, reference.code);
         }

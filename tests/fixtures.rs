@@ -27,6 +27,8 @@ fn sqlalint(args: &[&str]) -> Output {
         .current_dir(repo_root())
         .env("NO_COLOR", "1")
         .env_remove("SQLALINT_OUTPUT_FORMAT")
+        // Run from the repository: no cache there (tests/cache.rs covers it).
+        .env("SQLALINT_NO_CACHE", "1")
         .output()
         .expect("run sqlalint")
 }

@@ -20,6 +20,8 @@ fn sqlalint(cwd: &Path, args: &[&str]) -> Output {
         .args(args)
         .env_remove("SQLALINT_OUTPUT_FORMAT")
         .env("NO_COLOR", "1")
+        // Run from the repository: no cache there (tests/cache.rs covers it).
+        .env("SQLALINT_NO_CACHE", "1")
         .output()
         .expect("run sqlalint")
 }

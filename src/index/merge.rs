@@ -75,10 +75,12 @@ pub(crate) struct RevisionEntry {
 
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct ModelIndex {
-    pub(crate) models: Vec<Model>,
+    /// Private, like every field: deferred checks read the index through methods that note
+    /// what they asked (`deps`), which is what lets the cache keep their findings.
+    models: Vec<Model>,
     /// Every Alembic revision file of the project.
     #[serde(skip)]
-    pub(crate) revisions: Vec<RevisionEntry>,
+    revisions: Vec<RevisionEntry>,
     /// `(Model, relationship)` pairs some loader option in the project names.
     #[serde(skip)]
     eager_mentions: std::collections::HashSet<(String, String)>,
@@ -99,7 +101,7 @@ pub(crate) struct ModelIndex {
     late_attributes: std::collections::HashSet<(String, String)>,
     /// Core tables of the project, with the module defining each.
     #[serde(skip)]
-    pub(crate) tables: Vec<(String, CoreTable)>,
+    tables: Vec<(String, CoreTable)>,
     /// How often some text of the project mentions each table name (see [`super::table_mentions`]).
     #[serde(skip)]
     table_mentions: HashMap<String, usize>,
@@ -121,6 +123,26 @@ pub(crate) struct ModelIndex {
     /// The dialect of each folder holding revision files, read from its Alembic environment.
     #[serde(skip)]
     environment_dialects: HashMap<PathBuf, Option<crate::alembic::Dialect>>,
+    /// A hash of everything the index was built from (see [`fingerprint`]).
+    #[serde(skip)]
+    fingerprint: u64,
+}
+
+/// A hash of the facts of every file (in path order) and of the migration environments'
+/// dialects: equal fingerprints, equal indexes. The cache uses it for questions answered from
+/// the whole index (tables, column uses, modules), which it does not track one by one.
+fn fingerprint(files: &[(PathBuf, FileFacts)], dialects: &HashMap<PathBuf, Option<crate::alembic::Dialect>>) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut sorted: Vec<&(PathBuf, FileFacts)> = files.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    for entry in sorted {
+        hasher.write(format!("{entry:?}").as_bytes());
+    }
+    let mut dialects: Vec<_> = dialects.iter().collect();
+    dialects.sort_by(|a, b| a.0.cmp(b.0));
+    hasher.write(format!("{dialects:?}").as_bytes());
+    hasher.finish()
 }
 
 /// What the project tells of a table a foreign key names.
@@ -323,6 +345,7 @@ impl ModelIndex {
         index.reindex();
         index.infer_directions();
         index.add_backrefs();
+        index.fingerprint = fingerprint(files, &index.environment_dialects);
         index
     }
 
@@ -417,6 +440,7 @@ impl ModelIndex {
 
     /// The model named `name` when exactly one mapped class has that name.
     pub(crate) fn unique(&self, name: &str) -> Option<usize> {
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         match self.by_name.get(name).map(Vec::as_slice) {
             Some([only]) => Some(*only),
             _ => None,
@@ -431,6 +455,7 @@ impl ModelIndex {
 
     fn target_id(&self, owner: &Model, rel: &Relationship) -> Option<usize> {
         let name = rel.target.as_deref()?;
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         let ids = self.by_name.get(name)?;
         if let [only] = ids.as_slice() {
             return Some(*only);
@@ -444,6 +469,7 @@ impl ModelIndex {
 
     /// Resolves a class name as seen from a module: unique name, else through its imports.
     pub(crate) fn lookup(&self, name: &str, from: &FileFacts) -> Option<&Model> {
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         let ids = self.by_name.get(name)?;
         if let [only] = ids.as_slice() {
             return self.models.get(*only);
@@ -465,12 +491,14 @@ impl ModelIndex {
 
     /// Does some query in the project load `model.relationship` with a loader option?
     pub(crate) fn eager_somewhere(&self, model: &str, relationship: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Eager(model.to_string(), relationship.to_string()));
         self.eager_mentions.contains(&(model.to_string(), relationship.to_string()))
     }
 
     /// Is `local`, as seen from a module, a session factory or registry defined in the project
     /// (`from app.db import SessionLocal`)? Only through an import that names its module.
     pub(crate) fn is_session_factory(&self, local: &str, from: &FileFacts) -> bool {
+        super::deps::note(|| super::deps::Dep::SessionFactories);
         if from.session_factories.iter().any(|name| name == local) {
             return true;
         }
@@ -479,6 +507,7 @@ impl ModelIndex {
 
     /// Is `local`, as seen from a module, a `scoped_session(...)` registry of the project?
     pub(crate) fn is_session_registry(&self, local: &str, from: &FileFacts) -> bool {
+        super::deps::note(|| super::deps::Dep::SessionFactories);
         from.session_registries.iter().any(|name| name == local)
             || Self::imported_from(&self.session_registries, local, from)
     }
@@ -493,22 +522,57 @@ impl ModelIndex {
     }
 
     pub(crate) fn get(&self, id: usize) -> Option<&Model> {
-        self.models.get(id)
+        let model = self.models.get(id);
+        super::deps::note(|| super::deps::Dep::Name(model.map(|m| m.name.clone()).unwrap_or_default()));
+        model
+    }
+
+    /// Every mapped model.
+    pub(crate) fn models(&self) -> &[Model] {
+        super::deps::note(|| super::deps::Dep::AllModels);
+        &self.models
+    }
+
+    /// Every Alembic revision file of the project.
+    pub(crate) fn revisions(&self) -> &[RevisionEntry] {
+        super::deps::note(|| super::deps::Dep::Revisions);
+        &self.revisions
+    }
+
+    /// Core tables of the project, with the module defining each.
+    pub(crate) fn tables(&self) -> &[(String, CoreTable)] {
+        super::deps::note(|| super::deps::Dep::Index);
+        &self.tables
+    }
+
+    /// See [`fingerprint`].
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// The session factories and registries, in a stable order (for the cache's answers).
+    pub(crate) fn session_factories(&self) -> Vec<&(String, String)> {
+        let mut all: Vec<_> = self.session_factories.iter().chain(&self.session_registries).collect();
+        all.sort_unstable();
+        all
     }
 
     /// Mapped models named `name` (any module).
     pub(crate) fn named(&self, name: &str) -> impl Iterator<Item = &Model> + '_ {
+        super::deps::note(|| super::deps::Dep::Name(name.to_string()));
         self.by_name.get(name).into_iter().flatten().filter_map(|id| self.models.get(*id))
     }
 
     /// Is `name` a class defined or a name imported anywhere in the project?
     pub(crate) fn is_known_name(&self, name: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Known(name.to_string()));
         self.known_names.contains(name)
     }
 
     /// What the project defines as table `name` (unqualified): models whose literal or generated
     /// (Flask-SQLAlchemy, SQLModel) table name it is, and Core `Table`s.
     pub(crate) fn table(&self, name: &str) -> TableKnowledge<'_> {
+        super::deps::note(|| super::deps::Dep::Index);
         let models: Vec<&Model> = self
             .models
             .iter()
@@ -551,6 +615,7 @@ impl ModelIndex {
 
     /// Where the project's queries filter or sort by `model.attribute`, in path and line order.
     pub(crate) fn column_uses(&self, model: &str, attribute: &str) -> Vec<&(PathBuf, usize)> {
+        super::deps::note(|| super::deps::Dep::Index);
         let mut places: Vec<&(PathBuf, usize)> = self
             .column_uses
             .get(&(model.to_string(), attribute.to_string()))
@@ -563,11 +628,13 @@ impl ModelIndex {
 
     /// Does a module-level `Index(...)` start with `owner.column`?
     pub(crate) fn has_module_index(&self, owner: &str, column: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Index);
         self.module_indexes.contains(&(owner.to_string(), column.to_string()))
     }
 
     /// The database the revision file at `path` migrates: the configured dialect, else its environment's.
     pub(crate) fn revision_dialect(&self, path: &std::path::Path) -> Option<crate::alembic::Dialect> {
+        super::deps::note(|| super::deps::Dep::Index);
         self.migration_dialect.or_else(|| {
             let folder = crate::walk::absolute(path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
             self.environment_dialects.get(&folder).copied().flatten()
@@ -576,12 +643,14 @@ impl ModelIndex {
 
     /// Is `target` (an import target such as `app.db.metadata`) something a module of the project defines?
     pub(crate) fn defines_import(&self, target: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Index);
         let Some((module, name)) = target.rsplit_once('.') else { return false };
         self.modules.iter().any(|m| qualifies(m, name, target) || m == module || m.ends_with(&format!(".{module}")))
     }
 
     /// Is `class.attribute` assigned somewhere at module level, after the class body?
     pub(crate) fn has_late_attribute(&self, class: &str, attribute: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Late(class.to_string(), attribute.to_string()));
         self.late_attributes.contains(&(class.to_string(), attribute.to_string()))
     }
 }

@@ -6,13 +6,33 @@
 //! Resolution is by class name across the project; where two mapped classes
 //! share a name, it goes through the importing module's imports, and where it
 //! is still ambiguous the index answers "unknown" so rules stay silent.
+pub(crate) mod deps;
 pub(crate) mod extract;
 pub(crate) mod merge;
 
-use serde::Serialize;
+use std::cell::Cell;
+
+use serde::{Deserialize, Serialize};
+
+thread_local! {
+    static DISPLAY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// JSON for people (`--show-models`): leaves out the fields marked `internal`, which only the
+/// index's own logic reads. Every other serialization (the cache) keeps every field.
+pub(crate) fn display_json<T: Serialize>(value: &T) -> serde_json::Result<String> {
+    DISPLAY.with(|display| display.set(true));
+    let json = serde_json::to_string_pretty(value);
+    DISPLAY.with(|display| display.set(false));
+    json
+}
+
+fn internal<T>(_: &T) -> bool {
+    DISPLAY.with(Cell::get)
+}
 
 /// How a relationship loads when accessed (`relationship(lazy=...)`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum LoadStrategy {
     /// `lazy="select"` (the default) or `lazy=True`: one SELECT per parent on first access.
@@ -56,7 +76,7 @@ impl LoadStrategy {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Column {
     /// Attribute name on the class.
     pub(crate) name: String,
@@ -74,7 +94,7 @@ pub(crate) struct Column {
     pub(crate) db_name: Option<String>,
     /// Declared only by an annotation with a plain default (`active: bool = True`): a column
     /// in SQLModel, a plain class attribute anywhere else (the merge decides).
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) plain_default: bool,
 }
 
@@ -89,7 +109,7 @@ impl Column {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Relationship {
     pub(crate) name: String,
     /// Target class name as written (last component of a dotted string).
@@ -106,17 +126,17 @@ pub(crate) struct Relationship {
     /// `secondary=` given: many-to-many.
     pub(crate) secondary: bool,
     /// The strategy `backref=backref("x", lazy=...)` gives the reverse side.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) backref_lazy: Option<LoadStrategy>,
     /// `cascade=` as written: the literal string's value (`"all, delete-orphan"`), or the source
     /// text of any other expression; `None` when not given (the default `"save-update, merge"`).
     pub(crate) cascade: Option<String>,
     /// The join is spelled out (`foreign_keys=`, `primaryjoin=`, `secondaryjoin=`, SQLModel's
     /// `sa_relationship_kwargs`, or `**kwargs` that may carry them).
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) join_configured: bool,
     /// `remote_side=` given (here or in `backref(..., remote_side=...)`).
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) remote_side: bool,
     /// `viewonly=` or `overlaps=` given: deliberately not synchronised with a reverse side.
     #[serde(skip)]
@@ -124,7 +144,7 @@ pub(crate) struct Relationship {
 }
 
 /// A class as seen in one file, before we know whether it is mapped.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ClassFacts {
     pub(crate) name: String,
     pub(crate) line: usize,
@@ -140,10 +160,8 @@ pub(crate) struct ClassFacts {
     pub(crate) relationships: Vec<Relationship>,
     /// A primary key may be declared outside the columns read: `__table_args__` /
     /// `__mapper_args__` naming one, or a column whose `primary_key=` is not a literal.
-    #[serde(skip)]
     pub(crate) primary_key_elsewhere: bool,
     /// The body defines attributes in `if` / `for` / `try` / `with` blocks, which the index does not read.
-    #[serde(skip)]
     pub(crate) dynamic_body: bool,
     /// `__table__ = Table(...)`: moved to [`FileFacts::tables`] by the extractor.
     #[serde(skip)]
@@ -182,7 +200,7 @@ pub(crate) struct CoreTable {
 }
 
 /// `from a.b import C as D` → local `D` means `a.b.C`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Import {
     pub(crate) local: String,
     /// Fully qualified target (`a.b.C`, or `a.b` for `import a.b`).
@@ -190,7 +208,7 @@ pub(crate) struct Import {
 }
 
 /// What makes a module-level name a declarative base or a Flask-SQLAlchemy handle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum BaseKind {
     /// `Base = declarative_base()` / `registry().generate_base()` / `@as_declarative` / `DeclarativeBase` subclass.
@@ -199,14 +217,14 @@ pub(crate) enum BaseKind {
     FlaskSqlalchemy,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct BaseName {
     pub(crate) name: String,
     pub(crate) kind: BaseKind,
 }
 
 /// Everything one file contributes to the index.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct FileFacts {
     /// Dotted module name derived from the path (`app.models.user`).
     pub(crate) module: String,
@@ -220,17 +238,13 @@ pub(crate) struct FileFacts {
     pub(crate) eager_mentions: Vec<(String, String)>,
     /// Every class name defined anywhere in the file (nested and function-local classes too,
     /// and `type("Name", ...)`), found by a text scan: names a string reference may resolve to.
-    #[serde(skip)]
     pub(crate) defined_names: Vec<String>,
     /// `(Class, attribute)` for module-level `Class.attribute = ...` (attributes added after the class body).
-    #[serde(skip)]
     pub(crate) late_attributes: Vec<(String, String)>,
     /// Declarative bases built with a custom class (`declarative_base(cls=Model)`,
     /// `SQLAlchemy(model_class=Base)`): their models inherit attributes the index does not see.
-    #[serde(skip)]
     pub(crate) opaque_bases: Vec<String>,
     /// An Alembic revision module's place in the revision graph (SA705).
-    #[serde(skip)]
     pub(crate) revision: Option<crate::alembic::RevisionFacts>,
     /// Core tables defined at module level or as a class's `__table__`.
     #[serde(skip)]

@@ -443,7 +443,7 @@ impl Render<'_> {
 impl Deferred for RawCrud {
     fn resolve(&self, project: &Project<'_>, out: &mut Vec<Diagnostic>) {
         let table = &self.crud.table;
-        let mut models = project.index.models.iter().filter(|m| {
+        let mut models = project.index.models().iter().filter(|m| {
             !m.has_table
                 && match m.tablename.as_deref() {
                     Some(name) => name.eq_ignore_ascii_case(table),

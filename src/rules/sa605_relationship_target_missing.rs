@@ -78,7 +78,7 @@ impl Deferred for MissingTarget {
         }
         let (class, attr, written, target) = (&self.class, &self.attr, &self.written, &self.target);
         let mut close: Vec<&str> = index
-            .models
+            .models()
             .iter()
             .filter(|m| python::edit_distance(&m.name, target, 2).is_some())
             .map(|m| m.name.as_str())

@@ -222,13 +222,13 @@ impl Deferred for ForeignKeyTarget {
 /// Every table name the project defines, for suggestions (generated names in Flask-SQLAlchemy's style).
 fn table_names(index: &ModelIndex) -> Vec<String> {
     let mut names: Vec<String> = index
-        .models
+        .models()
         .iter()
         .map(|m| match m.tablename.as_deref().filter(|t| !t.is_empty()) {
             Some(name) => name.to_string(),
             None => snake_case(&m.name),
         })
-        .chain(index.tables.iter().map(|(_, t)| t.name.clone()))
+        .chain(index.tables().iter().map(|(_, t)| t.name.clone()))
         .collect();
     names.sort();
     names.dedup();

@@ -39,7 +39,7 @@ fn file_name(path: &Path) -> String {
 
 impl Deferred for RevisionGraph {
     fn resolve(&self, project: &Project<'_>, out: &mut Vec<Diagnostic>) {
-        let all = &project.index.revisions;
+        let all = project.index.revisions();
         let Some(me) = all.iter().find(|e| e.module == project.file.module && e.facts.revision == self.facts.revision)
         else {
             return;

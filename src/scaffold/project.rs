@@ -116,7 +116,7 @@ impl Project {
     /// The mapped classes of the application's code.
     pub(crate) fn models(&self) -> impl Iterator<Item = &Model> + '_ {
         self.index
-            .models
+            .models()
             .iter()
             .filter(|m| self.facts(&m.path).is_some_and(|facts| is_application_code(&m.path, facts)))
     }

@@ -43,6 +43,8 @@ pub fn pytest(venv: &Path, suite: &Path, envs: &[(&str, &std::ffi::OsStr)]) {
         .arg(suite)
         .env("SQLALINT_BIN", env!("CARGO_BIN_EXE_sqlalint"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // sqlalint runs from the repository: no cache there (tests/cache.rs covers it).
+        .env("SQLALINT_NO_CACHE", "1")
         .envs(envs.iter().map(|(k, v)| (*k, *v)))
         .current_dir(repo())
         .output()
