@@ -129,19 +129,27 @@ impl CompiledQuery {
 }
 
 impl Engine {
+    /// An engine for every rule.
+    #[cfg(test)]
     pub(crate) fn new() -> Result<Self, EngineError> {
+        Self::build(false, &|_| true)
+    }
+
+    /// An engine for the rules `selected` holds: a file's rules are a subset of them, and
+    /// patterns of rules no file runs would cost matching time for nothing.
+    pub(crate) fn for_rules(selected: &crate::selection::RuleSet) -> Result<Self, EngineError> {
         let walk_full = std::env::var_os("SQLALINT_QUERY_WALK").is_some_and(|v| v == "full");
-        Self::build(walk_full)
+        Self::build(walk_full, &|id| selected.contains(id))
     }
 
     /// `walk_full`: one query, run by the cursor over the whole tree (the A/B reference).
-    fn build(walk_full: bool) -> Result<Self, EngineError> {
+    fn build(walk_full: bool, selected: &dyn Fn(RuleId) -> bool) -> Result<Self, EngineError> {
         // Split every rule's query into its top-level patterns; a pattern written
         // identically by several rules (SA401–SA403 share their criteria patterns, the
         // loop rules their loops) is compiled once and its matches go to each rule.
         let mut patterns: Vec<PatternSource> = Vec::new();
         let mut by_key: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for (id, rule) in registry::all().iter().enumerate() {
+        for (id, rule) in registry::all().iter().enumerate().filter(|(id, _)| selected(*id)) {
             let split = pattern::split_patterns(rule.query_source)
                 .ok_or_else(|| EngineError(format!("query {} does not compile: unbalanced brackets", rule.file)))?;
             for (range, key) in split {
@@ -414,7 +422,7 @@ mod tests {
             "some rule pattern's root kind is not recognised: the engine is slower"
         );
         assert!(fast.gated.is_some(), "no pattern is gated by the names it matches: the engine is slower");
-        let full = Engine::build(true).unwrap();
+        let full = Engine::build(true, &|_| true).unwrap();
         assert!(full.gated.is_none() && full.rest.root_kinds.is_none());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
         let mut texts: Vec<String> = std::fs::read_dir(dir)

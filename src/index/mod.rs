@@ -31,6 +31,11 @@ fn internal<T>(_: &T) -> bool {
     DISPLAY.with(Cell::get)
 }
 
+/// Shown when set; always kept in the cache (which needs every field, in order).
+fn internal_or_none<T>(value: &Option<T>) -> bool {
+    value.is_none() && internal(value)
+}
+
 /// How a relationship loads when accessed (`relationship(lazy=...)`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,7 +95,7 @@ pub(crate) struct Column {
     pub(crate) line: usize,
     /// `Column("db_name", ...)` / `mapped_column("db_name", ...)` / `name="db_name"`: the name in
     /// the table, which `ForeignKey("table.db_name")` must use, when it differs from the attribute.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "internal_or_none")]
     pub(crate) db_name: Option<String>,
     /// Declared only by an annotation with a plain default (`active: bool = True`): a column
     /// in SQLModel, a plain class attribute anywhere else (the merge decides).
@@ -139,7 +144,7 @@ pub(crate) struct Relationship {
     #[serde(skip_serializing_if = "internal")]
     pub(crate) remote_side: bool,
     /// `viewonly=` or `overlaps=` given: deliberately not synchronised with a reverse side.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) independent: bool,
 }
 
@@ -164,19 +169,19 @@ pub(crate) struct ClassFacts {
     /// The body defines attributes in `if` / `for` / `try` / `with` blocks, which the index does not read.
     pub(crate) dynamic_body: bool,
     /// `__table__ = Table(...)`: moved to [`FileFacts::tables`] by the extractor.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) table: Option<CoreTable>,
     /// Leading columns of the indexes and constraints a literal `__table_args__` declares;
     /// `None` when `__table_args__` is computed (a `@declared_attr`, a variable, `*splat`).
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) table_args_indexes: Option<Vec<String>>,
     /// Every column of those indexes and constraints, leading or not.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) table_args_members: Vec<String>,
 }
 
 /// A column named in `filter()` / `where()` / `filter_by()` / `order_by()` (SA604).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ColumnUse {
     /// The class as written (`User` in `User.email == x`).
     pub(crate) model: String,
@@ -185,7 +190,7 @@ pub(crate) struct ColumnUse {
 }
 
 /// A Core `Table("name", metadata, Column("c", ...), ...)` (module level, or a class's `__table__`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CoreTable {
     /// The table name as written (`"schema.name"` stays qualified only through `schema=`).
     pub(crate) name: String,
@@ -247,29 +252,29 @@ pub(crate) struct FileFacts {
     /// An Alembic revision module's place in the revision graph (SA705).
     pub(crate) revision: Option<crate::alembic::RevisionFacts>,
     /// Core tables defined at module level or as a class's `__table__`.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) tables: Vec<CoreTable>,
     /// Table names a text scan finds anywhere (`Table("x"`, `__tablename__ = "x"`, `name="x"` of
     /// `op.create_table`...), function-local definitions included: names that may exist.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) table_mentions: Vec<String>,
     /// The file reflects a whole database (`MetaData.reflect()`, `automap_base`): tables the
     /// index cannot name.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) unnamed_tables: bool,
     /// `(owner, column)` of module-level `Index("ix", Owner.column, ...)` / `Index("ix", table.c.column)`:
     /// the leading column of an index declared outside the class.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) module_indexes: Vec<(String, String)>,
     /// Columns the file's queries filter or sort by, recorded by rule checks during the pass.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) column_uses: Vec<ColumnUse>,
     /// Module-level names bound to a session factory or registry (`SessionLocal = sessionmaker(...)`,
     /// `Session = scoped_session(...)`), so a call of the name elsewhere is known to make a session.
     pub(crate) session_factories: Vec<String>,
     /// Those of `session_factories` that are `scoped_session(...)` registries (a call returns the
     /// thread's session, which the registry's `remove()` closes).
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "internal")]
     pub(crate) session_registries: Vec<String>,
 }
 
