@@ -62,15 +62,16 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     // Compiling the rule queries is a good part of a warm-cache run: only done when a file
     // needs linting. A failure (a bug) is an error on each file.
     let engine = std::sync::OnceLock::new();
-    let lint_file = |path: &std::path::Path| match engine.get_or_init(|| Engine::for_rules(&settings.rules).map_err(|e| e.0)) {
-        Ok(engine) => lint::check_file(engine, path, &settings.rules_for(path), fix_mode, module_of(path).as_ref()),
-        Err(error) => {
-            let mut failed = CheckedFile::empty(path);
-            let text = format!("internal error: {error}");
-            failed.messages.push(lint::FileMessage { path: path.to_path_buf(), level: Level::Error, text });
-            failed
-        }
-    };
+    let lint_file =
+        |path: &std::path::Path| match engine.get_or_init(|| Engine::for_rules(&settings.rules).map_err(|e| e.0)) {
+            Ok(engine) => lint::check_file(engine, path, &settings.rules_for(path), fix_mode, module_of(path).as_ref()),
+            Err(error) => {
+                let mut failed = CheckedFile::empty(path);
+                let text = format!("internal error: {error}");
+                failed.messages.push(lint::FileMessage { path: path.to_path_buf(), level: Level::Error, text });
+                failed
+            }
+        };
     let (mut checked, mut slots): (Vec<CheckedFile>, Vec<cache::Slot>) = files
         .par_iter()
         .map(|path| cache.check(path, &settings.rules_for(path), module_of(path).as_ref(), || lint_file(path)))
