@@ -175,6 +175,7 @@ enum Lineage {
 
 impl ModelIndex {
     pub(crate) fn build(files: &[(PathBuf, FileFacts)]) -> ModelIndex {
+        let declared = declared_bases(files);
         let entries: Vec<Entry<'_>> = files
             .iter()
             .enumerate()
@@ -214,7 +215,7 @@ impl ModelIndex {
                         declarative = true;
                     } else if last == "SQLModel" {
                         declarative |= class.table_keyword;
-                    } else if is_declarative_name(files, entry.file, base) {
+                    } else if is_declarative_name(files, &declared, entry.file, base) {
                         declarative = true;
                     } else if let Some(parent) = resolve_class(entry.file, base) {
                         // SQLModel: a class is a table only with its own `table=True`, whatever its parents.
@@ -264,7 +265,7 @@ impl ModelIndex {
                 columns.retain(|c| !c.plain_default);
             }
             let facts = &files[entry.file];
-            let (complete, root) = ancestry(files, &entries, &lineage, id, &resolve_class);
+            let (complete, root) = ancestry(files, &declared, &entries, &lineage, id, &resolve_class);
             let class = entry.class;
             let parents = inherited_classes(&entries, id, &resolve_class);
             let any_parent = |f: fn(&ClassFacts) -> bool| parents.iter().any(|p| f(entries[*p].class));
@@ -655,9 +656,16 @@ impl ModelIndex {
     }
 }
 
+/// Every `(name, kind)` of a base some file defines (asked for each base class of each class).
+type DeclaredBases<'a> = std::collections::HashSet<(&'a str, BaseKind)>;
+
+fn declared_bases(files: &[(PathBuf, FileFacts)]) -> DeclaredBases<'_> {
+    files.iter().flat_map(|(_, f)| f.bases.iter().map(|b| (b.name.as_str(), b.kind))).collect()
+}
+
 /// Is `dotted` (as written in `file`) a declarative base name: `Base` from `declarative_base()`,
 /// `db.Model` of a `SQLAlchemy()` handle, or `Model = db.Model` — here or imported?
-fn is_declarative_name(files: &[(PathBuf, FileFacts)], file: usize, dotted: &str) -> bool {
+fn is_declarative_name(files: &[(PathBuf, FileFacts)], bases: &DeclaredBases<'_>, file: usize, dotted: &str) -> bool {
     let facts = &files[file].1;
     let (head, last) = match dotted.rsplit_once('.') {
         Some((head, last)) => (Some(head), last),
@@ -665,7 +673,7 @@ fn is_declarative_name(files: &[(PathBuf, FileFacts)], file: usize, dotted: &str
     };
     let defines =
         |facts: &FileFacts, name: &str, kind: BaseKind| facts.bases.iter().any(|b| b.name == name && b.kind == kind);
-    let anywhere = |name: &str, kind: BaseKind| files.iter().any(|(_, f)| defines(f, name, kind));
+    let anywhere = |name: &str, kind: BaseKind| bases.contains(&(name, kind));
     match head {
         // `db.Model`, `models.Base`
         Some(head) if last == "Model" => {
@@ -745,6 +753,7 @@ const KNOWN_ROOTS: &[&str] = &[
 /// topmost mapped ancestor.
 fn ancestry(
     files: &[(PathBuf, FileFacts)],
+    declared: &DeclaredBases<'_>,
     entries: &[Entry<'_>],
     lineage: &[Lineage],
     id: usize,
@@ -766,7 +775,7 @@ fn ancestry(
                     seen.push(parent);
                     queue.push(parent);
                 }
-            } else if is_declarative_name(files, entry.file, base) {
+            } else if is_declarative_name(files, declared, entry.file, base) {
                 let handle = if last == "Model" { base.rsplit('.').nth(1).unwrap_or(last) } else { last };
                 complete &= !files.iter().any(|(_, f)| f.opaque_bases.iter().any(|b| b == handle));
             } else {

@@ -213,7 +213,7 @@ pub(crate) struct Import {
 }
 
 /// What makes a module-level name a declarative base or a Flask-SQLAlchemy handle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum BaseKind {
     /// `Base = declarative_base()` / `registry().generate_base()` / `@as_declarative` / `DeclarativeBase` subclass.
