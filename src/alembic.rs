@@ -9,6 +9,7 @@
 //! `revision = "..."` and `down_revision = ...` assignments and a module-level
 //! `def upgrade()`. No other Python file has that shape, so the folder it lives in
 //! (`alembic/versions`, `migrations/versions`, `<pkg>/db/versions`, ...) does not matter.
+use crate::syntax::KindStr;
 use sqlparser::ast::{FromTable, Statement, TableFactor};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
@@ -33,9 +34,9 @@ pub(crate) fn migration<'t>(module: Node<'t>, src: &str) -> Option<Migration<'t>
     let (mut revision, mut down_revision) = (false, false);
     let (mut upgrade, mut downgrade) = (None, None);
     for child in python::named_children(module) {
-        match child.kind() {
+        match child.kind_str() {
             "expression_statement" => {
-                let Some(assignment) = child.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+                let Some(assignment) = child.named_child(0).filter(|a| a.kind_str() == "assignment") else { continue };
                 match assignment.child_by_field_name("left").and_then(|l| src.get(l.byte_range())) {
                     Some("revision") => revision = true,
                     Some("down_revision") => down_revision = true,
@@ -128,10 +129,10 @@ pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> 
     type Batches<'t> = Vec<(&'t str, Node<'t>)>;
     let mut stack: Vec<(Node<'t>, Batches<'t>, bool)> = vec![(body, Vec::new(), false)];
     while let Some((node, mut batches, mut autocommit)) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
             continue;
         }
-        if node.kind() == "with_statement" {
+        if node.kind_str() == "with_statement" {
             for (value, alias) in with_items(node, src) {
                 let chain = python::chain(value, src);
                 let names: Vec<&str> = chain.names().collect();
@@ -145,7 +146,7 @@ pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> 
                 }
             }
         }
-        if node.kind() == "call" {
+        if node.kind_str() == "call" {
             if let Some(found) = op_call(node, &batches, autocommit, src) {
                 out.push(found);
             }
@@ -160,12 +161,12 @@ pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> 
 
 fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, src: &'t str) -> Option<OpCall<'t>> {
     let function = python::unparen(call.child_by_field_name("function")?);
-    if function.kind() != "attribute" {
+    if function.kind_str() != "attribute" {
         return None;
     }
     let object = function.child_by_field_name("object")?;
     let name = src.get(function.child_by_field_name("attribute")?.byte_range())?;
-    if object.kind() != "identifier" {
+    if object.kind_str() != "identifier" {
         return None;
     }
     let receiver = src.get(object.byte_range())?;
@@ -179,10 +180,10 @@ pub(crate) fn calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     let mut stack: Vec<Node<'t>> = function.child_by_field_name("body").into_iter().collect();
     while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
             continue;
         }
-        if node.kind() == "call" {
+        if node.kind_str() == "call" {
             out.push(node);
         }
         stack.extend(python::named_children(node).into_iter().rev());
@@ -194,7 +195,7 @@ pub(crate) fn calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
 pub(crate) fn helper_functions<'s>(module: Node<'_>, src: &'s str) -> Vec<&'s str> {
     python::named_children(module)
         .into_iter()
-        .filter(|c| c.kind() == "function_definition")
+        .filter(|c| c.kind_str() == "function_definition")
         .filter_map(|f| function_name(f, src))
         .filter(|name| !matches!(*name, "upgrade" | "downgrade"))
         .collect()
@@ -203,17 +204,18 @@ pub(crate) fn helper_functions<'s>(module: Node<'_>, src: &'s str) -> Vec<&'s st
 /// `with a as x, b:` → `[(a, Some("x")), (b, None)]`.
 fn with_items<'t>(with_statement: Node<'t>, src: &'t str) -> Vec<(Node<'t>, Option<&'t str>)> {
     let mut out = Vec::new();
-    let Some(clause) = python::named_children(with_statement).into_iter().find(|c| c.kind() == "with_clause") else {
+    let Some(clause) = python::named_children(with_statement).into_iter().find(|c| c.kind_str() == "with_clause")
+    else {
         return out;
     };
-    for item in python::named_children(clause).into_iter().filter(|i| i.kind() == "with_item") {
+    for item in python::named_children(clause).into_iter().filter(|i| i.kind_str() == "with_item") {
         let Some(value) = item.child_by_field_name("value") else { continue };
-        if value.kind() == "as_pattern" {
+        if value.kind_str() == "as_pattern" {
             let expression = value.named_child(0);
             let alias = value
                 .child_by_field_name("alias")
                 .and_then(|a| python::named_children(a).into_iter().next().or(Some(a)))
-                .filter(|a| a.kind() == "identifier")
+                .filter(|a| a.kind_str() == "identifier")
                 .and_then(|a| src.get(a.byte_range()));
             if let Some(expression) = expression {
                 out.push((expression, alias));
@@ -232,13 +234,13 @@ pub(crate) fn string_value(node: Node<'_>, src: &str) -> Option<String> {
     if !python::is_literal_string(node) {
         return None;
     }
-    let parts = if node.kind() == "concatenated_string" { python::named_children(node) } else { vec![node] };
+    let parts = if node.kind_str() == "concatenated_string" { python::named_children(node) } else { vec![node] };
     let mut out = String::new();
     for part in parts {
-        for content in python::named_children(part).into_iter().filter(|c| c.kind() == "string_content") {
+        for content in python::named_children(part).into_iter().filter(|c| c.kind_str() == "string_content") {
             // Escape sequences are children of the content: copy the text between them, decode them.
             let mut at = content.start_byte();
-            for escape in python::named_children(content).into_iter().filter(|e| e.kind() == "escape_sequence") {
+            for escape in python::named_children(content).into_iter().filter(|e| e.kind_str() == "escape_sequence") {
                 out.push_str(src.get(at..escape.start_byte())?);
                 out.push(match src.get(escape.byte_range())? {
                     "\\'" => '\'',
@@ -259,7 +261,7 @@ pub(crate) fn string_value(node: Node<'_>, src: &str) -> Option<String> {
 /// The literal SQL of `op.execute("...")`, `op.execute(sa.text("..."))` or `op.execute(text("..."))`.
 pub(crate) fn literal_sql(call: Node<'_>, src: &str) -> Option<String> {
     let argument = python::unparen(*python::positional_arguments(call).first()?);
-    if argument.kind() == "call" && python::callee_name(argument, src) == Some("text") {
+    if argument.kind_str() == "call" && python::callee_name(argument, src) == Some("text") {
         return string_value(*python::positional_arguments(argument).first()?, src);
     }
     string_value(argument, src)
@@ -476,13 +478,13 @@ pub(crate) fn environment_dialect(versions: &std::path::Path) -> Option<Dialect>
 pub(crate) fn runs_only_elsewhere(node: Node<'_>, src: &str) -> bool {
     let mut child = node;
     for ancestor in python::ancestors(node) {
-        if ancestor.kind() == "function_definition" {
+        if ancestor.kind_str() == "function_definition" {
             break;
         }
         let condition = ancestor.child_by_field_name("condition").and_then(|c| src.get(c.byte_range()));
-        let positive = match ancestor.kind() {
+        let positive = match ancestor.kind_str() {
             "if_statement" | "elif_clause" if ancestor.child_by_field_name("consequence") == Some(child) => Some(true),
-            "if_statement" if matches!(child.kind(), "elif_clause" | "else_clause") => Some(false),
+            "if_statement" if matches!(child.kind_str(), "elif_clause" | "else_clause") => Some(false),
             _ => None,
         };
         if let (Some(positive), Some(condition)) = (positive, condition) {
@@ -549,7 +551,7 @@ pub(crate) fn revision_facts(module: Node<'_>, src: &str) -> Option<RevisionFact
     let mut facts = RevisionFacts::default();
     for child in python::named_children(module) {
         let Some(assignment) =
-            child.named_child(0).filter(|a| child.kind() == "expression_statement" && a.kind() == "assignment")
+            child.named_child(0).filter(|a| child.kind_str() == "expression_statement" && a.kind_str() == "assignment")
         else {
             continue;
         };
@@ -582,7 +584,7 @@ pub(crate) fn revision_facts(module: Node<'_>, src: &str) -> Option<RevisionFact
 /// `None` → `[]`, `"a"` → `["a"]`, `("a", "b")` / `["a", "b"]` → both; `None` if not literal.
 fn string_list(node: Node<'_>, src: &str) -> Option<Vec<String>> {
     let node = python::unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "none" => Some(Vec::new()),
         "tuple" | "list" | "expression_list" => {
             python::named_children(node).into_iter().map(|n| string_value(n, src)).collect()

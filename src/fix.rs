@@ -3,6 +3,7 @@
 //! waits for the next pass (the caller re-lints and tries again).
 use crate::diagnostic::{Diagnostic, Edit};
 use crate::registry::RuleId;
+use crate::syntax::KindStr;
 
 /// Applies the non-overlapping subset of `fixes`; returns the new text and the rules whose fixes went in.
 pub(crate) fn apply(text: &str, diagnostics: &[&Diagnostic]) -> (String, Vec<RuleId>) {
@@ -87,7 +88,7 @@ pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str
     let mut first_import: Option<tree_sitter::Node<'_>> = None;
     let mut cursor = root.walk();
     for statement in root.named_children(&mut cursor) {
-        match statement.kind() {
+        match statement.kind_str() {
             "import_statement" | "future_import_statement" => {
                 first_import.get_or_insert(statement);
             }
@@ -100,7 +101,7 @@ pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str
                 let mut names = statement.walk();
                 let imported: Vec<tree_sitter::Node<'_>> =
                     statement.children_by_field_name("name", &mut names).collect();
-                let bound = |n: &tree_sitter::Node<'_>| match n.kind() {
+                let bound = |n: &tree_sitter::Node<'_>| match n.kind_str() {
                     "aliased_import" => n.child_by_field_name("alias").map(text) == Some(name),
                     _ => text(*n) == name,
                 };
@@ -119,7 +120,7 @@ pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str
     }
     // A `from __future__` import must stay first: insert after it instead.
     let at = match first_import {
-        Some(first) if first.kind() == "future_import_statement" => {
+        Some(first) if first.kind_str() == "future_import_statement" => {
             let end = first.end_byte();
             let line_end = src[end..].find('\n').map_or(src.len(), |i| end + i + 1);
             return Some(Edit { range: line_end..line_end, content: format!("from {module} import {name}\n") });
@@ -131,9 +132,9 @@ pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str
             let mut seen_docstring = false;
             let mut cursor = root.walk();
             for child in root.children(&mut cursor) {
-                let docstring = child.kind() == "expression_statement"
-                    && child.named_child(0).is_some_and(|s| s.kind() == "string");
-                if child.kind() == "comment" || (docstring && !seen_docstring) {
+                let docstring = child.kind_str() == "expression_statement"
+                    && child.named_child(0).is_some_and(|s| s.kind_str() == "string");
+                if child.kind_str() == "comment" || (docstring && !seen_docstring) {
                     seen_docstring |= docstring;
                     let end = child.end_byte();
                     at = src[end..].find('\n').map_or(src.len(), |i| end + i + 1);

@@ -4,6 +4,7 @@
 //! outer loop's entity), which loader options the query applies, and which
 //! attribute chains the body reads on the loop variable. All of it is owned
 //! data, so rules can resolve it against the model index after the pass.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -25,30 +26,30 @@ pub(crate) struct Loop<'t> {
 impl<'t> Loop<'t> {
     /// Reads a `for_statement` or a comprehension's first `for_in_clause`.
     pub(crate) fn from_node(node: Node<'t>, src: &str) -> Option<Self> {
-        let clause = match node.kind() {
+        let clause = match node.kind_str() {
             "for_statement" => node,
             "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
                 let mut cursor = node.walk();
-                let clause = node.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause")?;
+                let clause = node.named_children(&mut cursor).find(|c| c.kind_str() == "for_in_clause")?;
                 clause
             }
             _ => return None,
         };
         let left = unparen(clause.child_by_field_name("left")?);
         let right = unparen(clause.child_by_field_name("right")?);
-        match left.kind() {
+        match left.kind_str() {
             "identifier" => Some(Loop { node, clause, var: left, iterable: right }),
             // `for i, user in enumerate(users)`
             "pattern_list" | "tuple_pattern" => {
                 let mut cursor = left.walk();
                 let parts: Vec<Node<'t>> = left.named_children(&mut cursor).collect();
-                let call = (right.kind() == "call"
+                let call = (right.kind_str() == "call"
                     && python::callee_name(right, src) == Some("enumerate")
                     && python::receiver(right).is_none())
                 .then_some(right)?;
                 let inner = *python::positional_arguments(call).first()?;
                 match parts.as_slice() {
-                    [_, var] if var.kind() == "identifier" => {
+                    [_, var] if var.kind_str() == "identifier" => {
                         Some(Loop { node, clause, var: *var, iterable: unparen(inner) })
                     }
                     _ => None,
@@ -65,7 +66,7 @@ impl<'t> Loop<'t> {
     /// Nodes evaluated once per iteration: the body block, or a comprehension's
     /// element and the clauses after the `for`.
     pub(crate) fn per_iteration(&self) -> Vec<Node<'t>> {
-        if self.node.kind() == "for_statement" {
+        if self.node.kind_str() == "for_statement" {
             return self.node.child_by_field_name("body").into_iter().collect();
         }
         let mut cursor = self.node.walk();
@@ -77,21 +78,21 @@ impl<'t> Loop<'t> {
     /// A loop whose body always leaves after the first iteration (`return`, `break`, `raise`
     /// at the top level of the body) reads its variable once: no N+1.
     pub(crate) fn runs_once(&self) -> bool {
-        if self.node.kind() != "for_statement" {
+        if self.node.kind_str() != "for_statement" {
             return false;
         }
         let Some(body) = self.node.child_by_field_name("body") else { return false };
         let mut cursor = body.walk();
         let leaves = body
             .named_children(&mut cursor)
-            .any(|s| matches!(s.kind(), "return_statement" | "break_statement" | "raise_statement"));
+            .any(|s| matches!(s.kind_str(), "return_statement" | "break_statement" | "raise_statement"));
         leaves
     }
 
     pub(crate) fn is_async(&self) -> bool {
         python::enclosing_function(self.node).is_some_and(|f| {
             let mut cursor = f.walk();
-            let is_async = f.children(&mut cursor).any(|c| c.kind() == "async");
+            let is_async = f.children(&mut cursor).any(|c| c.kind_str() == "async");
             is_async
         })
     }
@@ -124,7 +125,7 @@ impl Eager {
     /// Reads one option expression (an argument of `.options(...)`).
     pub(crate) fn add_option(&mut self, option: Node<'_>, src: &str, prefix: &[String]) {
         let option = unparen(option);
-        if option.kind() != "call" {
+        if option.kind_str() != "call" {
             self.opaque = true;
             return;
         }
@@ -164,7 +165,7 @@ impl Eager {
                 self.opaque = true;
                 return;
             };
-            let steps: Vec<String> = match target.kind() {
+            let steps: Vec<String> = match target.kind_str() {
                 "attribute" => {
                     let Some(attr) = target.child_by_field_name("attribute") else { return };
                     vec![src.get(attr.byte_range()).unwrap_or("").to_string()]
@@ -224,7 +225,7 @@ fn string_text(node: Node<'_>, src: &str) -> String {
     let mut cursor = node.walk();
     let text: String = node
         .named_children(&mut cursor)
-        .filter(|c| c.kind() == "string_content")
+        .filter(|c| c.kind_str() == "string_content")
         .map(|c| src.get(c.byte_range()).unwrap_or(""))
         .collect();
     text
@@ -309,11 +310,11 @@ fn origin_at(node: Node<'_>, src: &str, depth: usize) -> Option<Origin> {
     }
     let node = unparen(node);
     // `await session.scalars(...)` as the iterable itself.
-    let node = if node.kind() == "await" { node.named_child(0).map(unparen)? } else { node };
+    let node = if node.kind_str() == "await" { node.named_child(0).map(unparen)? } else { node };
     if let Some(found) = query::resolve_query(node, src) {
         return query_root(&found, src);
     }
-    match node.kind() {
+    match node.kind_str() {
         "identifier" => {
             if let Some(value) = query::assigned_value(node, src) {
                 return origin_at(value, src, depth + 1);
@@ -327,11 +328,11 @@ fn origin_at(node: Node<'_>, src: &str, depth: usize) -> Option<Origin> {
             // `user.posts`, `post.author.addresses`: a relationship path from an entity variable.
             let mut path = Vec::new();
             let mut current = node;
-            while current.kind() == "attribute" {
+            while current.kind_str() == "attribute" {
                 path.push(text(current.child_by_field_name("attribute")?, src).to_string());
                 current = unparen(current.child_by_field_name("object")?);
             }
-            if current.kind() != "identifier" {
+            if current.kind_str() != "identifier" {
                 return None;
             }
             path.reverse();
@@ -410,7 +411,8 @@ fn pinned_columns(found: &query::QueryExpr<'_>, src: &str) -> Vec<String> {
             match link.name {
                 "filter_by" => {
                     for arg in python::arguments(call) {
-                        if let Some(name) = arg.child_by_field_name("name").filter(|_| arg.kind() == "keyword_argument")
+                        if let Some(name) =
+                            arg.child_by_field_name("name").filter(|_| arg.kind_str() == "keyword_argument")
                         {
                             pinned.push(text(name, src).to_string());
                         }
@@ -435,12 +437,12 @@ fn pinned_by(criterion: Node<'_>, src: &str, depth: usize, pinned: &mut Vec<Stri
     let criterion = unparen(criterion);
     let column_name = |node: Node<'_>| {
         let node = unparen(node);
-        (node.kind() == "attribute").then(|| node.child_by_field_name("attribute")).flatten().map(|a| text(a, src))
+        (node.kind_str() == "attribute").then(|| node.child_by_field_name("attribute")).flatten().map(|a| text(a, src))
     };
-    match criterion.kind() {
+    match criterion.kind_str() {
         "comparison_operator" => {
             let mut cursor = criterion.walk();
-            let is_eq = criterion.children(&mut cursor).any(|c| c.kind() == "==");
+            let is_eq = criterion.children(&mut cursor).any(|c| c.kind_str() == "==");
             if let (true, Some(column)) = (is_eq, criterion.named_child(0).and_then(column_name)) {
                 pinned.push(column.to_string());
             }
@@ -454,8 +456,8 @@ fn pinned_by(criterion: Node<'_>, src: &str, depth: usize, pinned: &mut Vec<Stri
             Some("in_") => {
                 let ids_in_hand =
                     python::positional_arguments(criterion).first().map(|a| unparen(*a)).is_some_and(|a| {
-                        matches!(a.kind(), "generator_expression" | "list_comprehension" | "set_comprehension")
-                            && a.child_by_field_name("body").is_some_and(|b| unparen(b).kind() == "attribute")
+                        matches!(a.kind_str(), "generator_expression" | "list_comprehension" | "set_comprehension")
+                            && a.child_by_field_name("body").is_some_and(|b| unparen(b).kind_str() == "attribute")
                     });
                 let column = criterion.child_by_field_name("function").and_then(|f| f.child_by_field_name("object"));
                 if let (true, Some(column)) = (ids_in_hand, column.and_then(column_name)) {
@@ -467,10 +469,10 @@ fn pinned_by(criterion: Node<'_>, src: &str, depth: usize, pinned: &mut Vec<Stri
         "list_splat" if depth < 2 => {
             let list = criterion
                 .named_child(0)
-                .filter(|n| n.kind() == "identifier")
+                .filter(|n| n.kind_str() == "identifier")
                 .and_then(|n| query::assigned_value(n, src))
                 .map(unparen)
-                .filter(|v| matches!(v.kind(), "list" | "tuple"));
+                .filter(|v| matches!(v.kind_str(), "list" | "tuple"));
             for item in list.into_iter().flat_map(python::named_children) {
                 pinned_by(item, src, depth + 1, pinned);
             }
@@ -500,7 +502,7 @@ pub(crate) fn collect_options(found: &query::QueryExpr<'_>, src: &str, eager: &m
             if link.name == "options" {
                 if let Some(call) = link.call {
                     for arg in python::arguments(call) {
-                        match arg.kind() {
+                        match arg.kind_str() {
                             "keyword_argument" => {}
                             "list_splat" | "dictionary_splat" => eager.opaque = true,
                             _ => eager.add_option(arg, src, &[]),
@@ -517,7 +519,7 @@ pub(crate) fn collect_options(found: &query::QueryExpr<'_>, src: &str, eager: &m
             }
         }
         // Follow a variable at the root of the chain to every assignment to it before use.
-        if chain.root.kind() == "identifier" && !seen_vars.contains(&chain.root.start_byte()) {
+        if chain.root.kind_str() == "identifier" && !seen_vars.contains(&chain.root.start_byte()) {
             seen_vars.push(chain.root.start_byte());
             for value in assignments_before(chain.root, src) {
                 chains.push(python::chain(unparen(value), src));
@@ -531,7 +533,7 @@ pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>>
     let ident = text(name, src);
     let Some(scope) = python::enclosing_function(name)
         .and_then(|f| f.child_by_field_name("body"))
-        .or_else(|| python::ancestors(name).find(|n| n.kind() == "module"))
+        .or_else(|| python::ancestors(name).find(|n| n.kind_str() == "module"))
     else {
         return Vec::new();
     };
@@ -541,12 +543,12 @@ pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>>
         if node.start_byte() >= name.start_byte() {
             continue;
         }
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
             continue;
         }
-        if node.kind() == "assignment" {
+        if node.kind_str() == "assignment" {
             if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) {
-                if node.end_byte() <= name.start_byte() && left.kind() == "identifier" && text(left, src) == ident {
+                if node.end_byte() <= name.start_byte() && left.kind_str() == "identifier" && text(left, src) == ident {
                     values.push(right);
                 }
             }
@@ -567,7 +569,7 @@ fn entity_of_variable(var: Node<'_>, src: &str, depth: usize) -> Option<Origin> 
     let name = text(var, src);
     // An enclosing loop binding this name.
     for ancestor in python::ancestors(var) {
-        if matches!(ancestor.kind(), "function_definition" | "class_definition" | "lambda") {
+        if matches!(ancestor.kind_str(), "function_definition" | "class_definition" | "lambda") {
             break;
         }
         if let Some(outer) = Loop::from_node(ancestor, src) {
@@ -583,7 +585,7 @@ fn entity_of_variable(var: Node<'_>, src: &str, depth: usize) -> Option<Origin> 
         return Some(Origin { root: Root::Single { entity, var: name.to_string() }, path: vec![] });
     }
     let value = unparen(query::assigned_value(var, src)?);
-    let value = if value.kind() == "await" { unparen(value.named_child(0)?) } else { value };
+    let value = if value.kind_str() == "await" { unparen(value.named_child(0)?) } else { value };
     let entity = single_entity(value, src)?;
     Some(Origin { root: Root::Single { entity, var: name.to_string() }, path: vec![] })
 }
@@ -599,7 +601,7 @@ fn single_entity(value: Node<'_>, src: &str) -> Option<String> {
             // session.get(User, pk)
             if args.len() == 2 && python::receiver(call).is_some() {
                 let entity = unparen(args[0]);
-                if entity.kind() == "identifier" && query::is_class_name(text(entity, src)) {
+                if entity.kind_str() == "identifier" && query::is_class_name(text(entity, src)) {
                     return Some(text(entity, src).to_string());
                 }
             }
@@ -632,7 +634,7 @@ fn annotated_parameter(var: Node<'_>, src: &str, collection: bool) -> Option<Str
     let parameters = function.child_by_field_name("parameters")?;
     let mut cursor = parameters.walk();
     let annotation = parameters.named_children(&mut cursor).find_map(|p| {
-        if !matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
+        if !matches!(p.kind_str(), "typed_parameter" | "typed_default_parameter") {
             return None;
         }
         let param_name = p.child_by_field_name("name").or_else(|| p.named_child(0))?;
@@ -665,7 +667,7 @@ pub(crate) fn accesses(l: &Loop<'_>, src: &str) -> Vec<Access> {
     let mut out = Vec::new();
     let mut stack: Vec<Node<'_>> = l.per_iteration();
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
             "attribute" => {
                 if let Some(access) = access_chain(node, var, src) {
@@ -696,17 +698,17 @@ pub(crate) fn access_chain(node: Node<'_>, var: &str, src: &str) -> Option<Acces
     // Only the outermost attribute of a chain: its parent is not an attribute reading further.
     let mut hops = Vec::new();
     let mut current = node;
-    while current.kind() == "attribute" {
+    while current.kind_str() == "attribute" {
         let attr = current.child_by_field_name("attribute")?;
         hops.push((text(attr, src).to_string(), current.start_byte()..current.end_byte()));
         current = unparen(current.child_by_field_name("object")?);
     }
-    if current.kind() != "identifier" || text(current, src) != var {
+    if current.kind_str() != "identifier" || text(current, src) != var {
         return None;
     }
     // Writes do not load (`var.attr = value`, `del var.attr`, augmented assignment loads, keep it).
     if let Some(parent) = node.parent() {
-        let is_target = match parent.kind() {
+        let is_target = match parent.kind_str() {
             "assignment" => parent.child_by_field_name("left").is_some_and(|l| l.id() == node.id()),
             "delete_statement" => true,
             _ => false,
@@ -840,27 +842,27 @@ pub(crate) fn enclosing_for(stmt: Node<'_>) -> Option<InLoop<'_>> {
     let mut leaves_after = false;
     let mut child = stmt;
     for ancestor in python::ancestors(stmt) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "for_statement" if ancestor.child_by_field_name("body").is_some_and(|b| b.id() == child.id()) => {
                 return Some(InLoop { node: ancestor, conditional, handled, leaves_after });
             }
             "block" => {
                 let mut next = child.next_named_sibling();
                 while let Some(sibling) = next {
-                    if matches!(sibling.kind(), "break_statement" | "return_statement" | "raise_statement") {
+                    if matches!(sibling.kind_str(), "break_statement" | "return_statement" | "raise_statement") {
                         leaves_after = true;
                     }
                     next = sibling.next_named_sibling();
                 }
             }
             "if_statement" | "elif_clause" | "case_clause" | "match_statement" => conditional = true,
-            "try_statement" => match child.kind() {
+            "try_statement" => match child.kind_str() {
                 "except_clause" | "except_group_clause" | "finally_clause" => return None,
                 _ => {
                     let mut cursor = ancestor.walk();
                     let handlers: Vec<Node<'_>> = ancestor
                         .named_children(&mut cursor)
-                        .filter(|c| matches!(c.kind(), "except_clause" | "except_group_clause"))
+                        .filter(|c| matches!(c.kind_str(), "except_clause" | "except_group_clause"))
                         .collect();
                     if handlers.iter().any(|h| !ends_in_raise(*h)) {
                         handled = true;
@@ -886,17 +888,17 @@ pub(crate) fn enclosing_for(stmt: Node<'_>) -> Option<InLoop<'_>> {
 /// Does an `except` clause's block end with a `raise`?
 fn ends_in_raise(handler: Node<'_>) -> bool {
     let mut cursor = handler.walk();
-    let block = handler.named_children(&mut cursor).filter(|c| c.kind() == "block").last();
+    let block = handler.named_children(&mut cursor).filter(|c| c.kind_str() == "block").last();
     let Some(block) = block else { return false };
     let mut cursor = block.walk();
-    let last = block.named_children(&mut cursor).filter(|c| c.kind() != "comment").last();
-    last.is_some_and(|s| s.kind() == "raise_statement")
+    let last = block.named_children(&mut cursor).filter(|c| c.kind_str() != "comment").last();
+    last.is_some_and(|s| s.kind_str() == "raise_statement")
 }
 
 /// Is `node` inside a `while` loop of the same function (a worker or poller)?
 pub(crate) fn within_while(node: Node<'_>) -> bool {
     for ancestor in python::ancestors(node) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "while_statement" => return true,
             "function_definition" | "class_definition" | "lambda" => return false,
             _ => {}
@@ -911,7 +913,7 @@ pub(crate) fn body_nodes<'t>(for_statement: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     let mut stack: Vec<Node<'t>> = for_statement.child_by_field_name("body").into_iter().collect();
     while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
             continue;
         }
         out.push(node);
@@ -941,7 +943,7 @@ pub(crate) fn iterated_query<'t>(iterable: Node<'t>, src: &'t str) -> Option<Ite
     let mut node = iterable;
     for _ in 0..=MAX_HOPS {
         node = unparen(node);
-        if node.kind() == "await" {
+        if node.kind_str() == "await" {
             node = unparen(node.named_child(0)?);
         }
         if let Some(query) = query::query_expr(node, src) {
@@ -949,14 +951,14 @@ pub(crate) fn iterated_query<'t>(iterable: Node<'t>, src: &'t str) -> Option<Ite
         }
         // `q.all()` where `q = session.query(User)` earlier.
         let chain = python::chain(node, src);
-        if chain.root.kind() == "identifier" && !chain.links.is_empty() {
+        if chain.root.kind_str() == "identifier" && !chain.links.is_empty() {
             if let Some(mut query) = query::assigned_value(chain.root, src).and_then(|v| query::query_expr(v, src)) {
                 variables.push(chain.root);
                 query.chain.links.extend(chain.links);
                 return Some(IteratedQuery { query, variables });
             }
         }
-        node = match node.kind() {
+        node = match node.kind_str() {
             "identifier" => {
                 variables.push(node);
                 query::assigned_value(node, src)?
@@ -1005,13 +1007,13 @@ pub(crate) fn executed_statement<'t>(statement: Node<'t>, src: &'t str) -> Optio
             Some(call) => {
                 let args = python::arguments(call);
                 let [only] = args.as_slice() else { return None };
-                if only.kind() == "keyword_argument" || entity.is_some() {
+                if only.kind_str() == "keyword_argument" || entity.is_some() {
                     return None;
                 }
                 entity = Some(unparen(*only));
                 links.extend(chain.links.iter().skip(1).copied());
             }
-            None if chain.root.kind() == "identifier" && depth < MAX_HOPS => {
+            None if chain.root.kind_str() == "identifier" && depth < MAX_HOPS => {
                 links.extend(chain.links.iter().copied());
                 let values = assignments_before(chain.root, src);
                 if values.is_empty() {
@@ -1039,7 +1041,7 @@ pub(crate) fn executed_statement<'t>(statement: Node<'t>, src: &'t str) -> Optio
 fn statement_block(node: Node<'_>) -> Option<Node<'_>> {
     std::iter::once(node)
         .chain(python::ancestors(node))
-        .find_map(|n| n.parent().filter(|p| matches!(p.kind(), "block" | "module")))
+        .find_map(|n| n.parent().filter(|p| matches!(p.kind_str(), "block" | "module")))
 }
 
 /// How many times the variable read at `name` is used elsewhere in its function (or module):
@@ -1053,7 +1055,7 @@ pub(crate) fn other_uses(name: Node<'_>, src: &str) -> usize {
     let mut count = 0;
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
-        if node.kind() == "identifier" {
+        if node.kind_str() == "identifier" {
             if node.id() != name.id() && text(node, src) == ident && !is_binding_or_name(node, src) {
                 count += 1;
             }
@@ -1070,7 +1072,7 @@ pub(crate) fn other_uses(name: Node<'_>, src: &str) -> usize {
 fn is_binding_or_name(node: Node<'_>, src: &str) -> bool {
     let Some(parent) = node.parent() else { return false };
     let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|c| c.id() == node.id());
-    match parent.kind() {
+    match parent.kind_str() {
         "attribute" => return is_field("attribute"),
         "keyword_argument" => return is_field("name"),
         "assignment" | "for_statement" | "for_in_clause" if is_field("left") => return true,
@@ -1084,12 +1086,12 @@ fn is_binding_or_name(node: Node<'_>, src: &str) -> bool {
     // `q = q.filter(...)`: the read builds the new value of the same name.
     let ident = text(node, src);
     python::ancestors(node)
-        .take_while(|a| !matches!(a.kind(), "expression_statement" | "block" | "module" | "function_definition"))
-        .find(|a| a.kind() == "assignment")
+        .take_while(|a| !matches!(a.kind_str(), "expression_statement" | "block" | "module" | "function_definition"))
+        .find(|a| a.kind_str() == "assignment")
         .is_some_and(|assignment| {
             let left = assignment.child_by_field_name("left");
             let right = assignment.child_by_field_name("right");
-            left.is_some_and(|l| l.kind() == "identifier" && text(l, src) == ident)
+            left.is_some_and(|l| l.kind_str() == "identifier" && text(l, src) == ident)
                 && right.is_some_and(|r| r.start_byte() <= node.start_byte() && node.end_byte() <= r.end_byte())
         })
 }
@@ -1097,7 +1099,7 @@ fn is_binding_or_name(node: Node<'_>, src: &str) -> bool {
 /// Is a `for` statement's variable read after the loop (Python leaks it: `for u in q: ...`
 /// then `return u`)? Reads inside a later loop or comprehension binding the same name are not.
 pub(crate) fn used_after(l: &Loop<'_>, src: &str) -> bool {
-    if l.node.kind() != "for_statement" {
+    if l.node.kind_str() != "for_statement" {
         return false;
     }
     let var = l.var_name(src);
@@ -1108,7 +1110,7 @@ pub(crate) fn used_after(l: &Loop<'_>, src: &str) -> bool {
         if node.end_byte() <= l.node.end_byte() {
             continue;
         }
-        if node.kind() == "identifier" {
+        if node.kind_str() == "identifier" {
             if node.start_byte() >= l.node.end_byte() && text(node, src) == var && !is_binding_or_name(node, src) {
                 let rebound = python::ancestors(node)
                     .filter_map(|a| Loop::from_node(a, src))
@@ -1131,11 +1133,11 @@ pub(crate) fn used_after(l: &Loop<'_>, src: &str) -> bool {
 /// function (`Test = self.classes.Test` in a test suite names a class the index never saw).
 pub(crate) fn names_module_class(node: Node<'_>, name: &str, src: &str) -> bool {
     let head = name.split('.').next().unwrap_or(name);
-    for function in python::ancestors(node).filter(|a| a.kind() == "function_definition") {
+    for function in python::ancestors(node).filter(|a| a.kind_str() == "function_definition") {
         let mut stack = vec![function];
         while let Some(n) = stack.pop() {
-            if n.kind() == "identifier" {
-                let plain = n.parent().is_some_and(|p| !matches!(p.kind(), "attribute" | "keyword_argument"));
+            if n.kind_str() == "identifier" {
+                let plain = n.parent().is_some_and(|p| !matches!(p.kind_str(), "attribute" | "keyword_argument"));
                 if plain && text(n, src) == head && is_binding_or_name(n, src) {
                     return false;
                 }
@@ -1151,7 +1153,7 @@ pub(crate) fn names_module_class(node: Node<'_>, name: &str, src: &str) -> bool 
     let Some(module) = python::ancestors(node).last() else { return false };
     let mut cursor = module.walk();
     let defined = module.named_children(&mut cursor).any(|statement| {
-        let class = match statement.kind() {
+        let class = match statement.kind_str() {
             "decorated_definition" => statement.child_by_field_name("definition"),
             "class_definition" => Some(statement),
             _ => None,

@@ -27,6 +27,7 @@ mod selection;
 mod sessions;
 mod settings;
 mod source;
+mod syntax;
 mod walk;
 
 use std::process::ExitCode;

@@ -112,6 +112,7 @@ fn split_codes(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syntax::KindStr;
 
     fn suppressions(src: &str) -> Suppressions {
         let file = SourceFile::new(src.to_string());
@@ -119,7 +120,7 @@ mod tests {
         let mut comments = Vec::new();
         let mut stack = vec![tree.root_node()];
         while let Some(node) = stack.pop() {
-            if node.kind() == "comment" {
+            if node.kind_str() == "comment" {
                 comments.push(node.byte_range());
             }
             let mut cursor = node.walk();

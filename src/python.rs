@@ -2,13 +2,14 @@
 //! callee names, method chains (`session.query(M).filter(x).all()`),
 //! arguments, and ancestry. All walks are iterative or bounded by the
 //! expression's own depth; nothing here recurses over whole files.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 /// Skips any number of enclosing parentheses: `((x))` → `x`.
 pub(crate) fn unparen(mut node: Node<'_>) -> Node<'_> {
-    while node.kind() == "parenthesized_expression" {
+    while node.kind_str() == "parenthesized_expression" {
         match node.named_child(0) {
-            Some(inner) if inner.kind() != "comment" => node = inner,
+            Some(inner) if inner.kind_str() != "comment" => node = inner,
             _ => break,
         }
     }
@@ -18,7 +19,7 @@ pub(crate) fn unparen(mut node: Node<'_>) -> Node<'_> {
 /// The name a call is made by: `len` for `len(x)`, `all` for `q.filter(x).all()`.
 pub(crate) fn callee_name<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
     let function = unparen(call.child_by_field_name("function")?);
-    match function.kind() {
+    match function.kind_str() {
         "identifier" => src.get(function.byte_range()),
         "attribute" => src.get(function.child_by_field_name("attribute")?.byte_range()),
         _ => None,
@@ -28,13 +29,13 @@ pub(crate) fn callee_name<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
 /// The object a method is called on: `q.filter(x)` → `q`.
 pub(crate) fn receiver(call: Node<'_>) -> Option<Node<'_>> {
     let function = unparen(call.child_by_field_name("function")?);
-    (function.kind() == "attribute").then(|| function.child_by_field_name("object")).flatten()
+    (function.kind_str() == "attribute").then(|| function.child_by_field_name("object")).flatten()
 }
 
 /// Named children of a node, comments skipped.
 pub(crate) fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
     let mut cursor = node.walk();
-    node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
+    node.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").collect()
 }
 
 /// Argument nodes of a call (positional, keyword, `*args`, `**kw`), comments skipped.
@@ -43,25 +44,25 @@ pub(crate) fn arguments(call: Node<'_>) -> Vec<Node<'_>> {
         return Vec::new();
     };
     // `f(x for x in xs)`: the generator is the whole argument list.
-    if list.kind() == "generator_expression" {
+    if list.kind_str() == "generator_expression" {
         return vec![list];
     }
     let mut cursor = list.walk();
-    list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
+    list.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").collect()
 }
 
 /// Positional arguments only.
 pub(crate) fn positional_arguments(call: Node<'_>) -> Vec<Node<'_>> {
     arguments(call)
         .into_iter()
-        .filter(|n| !matches!(n.kind(), "keyword_argument" | "list_splat" | "dictionary_splat"))
+        .filter(|n| !matches!(n.kind_str(), "keyword_argument" | "list_splat" | "dictionary_splat"))
         .collect()
 }
 
 /// The value of keyword argument `name=` in a call.
 pub(crate) fn keyword_argument<'t>(call: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
     arguments(call).into_iter().find_map(|arg| {
-        if arg.kind() != "keyword_argument" {
+        if arg.kind_str() != "keyword_argument" {
             return None;
         }
         let key = arg.child_by_field_name("name")?;
@@ -72,7 +73,7 @@ pub(crate) fn keyword_argument<'t>(call: Node<'t>, name: &str, src: &str) -> Opt
 /// `a.b.c` as a string when made only of identifiers and attributes.
 pub(crate) fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
     let node = unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "identifier" => src.get(node.byte_range()).map(String::from),
         "attribute" => {
             let object = dotted_name(node.child_by_field_name("object")?, src)?;
@@ -115,12 +116,12 @@ pub(crate) fn chain<'t>(node: Node<'t>, src: &'t str) -> Chain<'t> {
     let mut links = Vec::new();
     let mut current = unparen(node);
     loop {
-        match current.kind() {
+        match current.kind_str() {
             "call" => {
                 let Some(function) = current.child_by_field_name("function").map(unparen) else {
                     break;
                 };
-                if function.kind() == "attribute" {
+                if function.kind_str() == "attribute" {
                     let (Some(object), Some(attr)) =
                         (function.child_by_field_name("object"), function.child_by_field_name("attribute"))
                     else {
@@ -132,7 +133,7 @@ pub(crate) fn chain<'t>(node: Node<'t>, src: &'t str) -> Chain<'t> {
                         node: current,
                     });
                     current = unparen(object);
-                } else if function.kind() == "identifier" {
+                } else if function.kind_str() == "identifier" {
                     // `select(User)` root call: the link is the call itself, root is its name.
                     links.push(Link {
                         name: src.get(function.byte_range()).unwrap_or(""),
@@ -197,7 +198,7 @@ fn root_of(node: Node<'_>) -> Node<'_> {
 
 /// The innermost function definition containing a node.
 pub(crate) fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
-    ancestors(node).find(|n| n.kind() == "function_definition")
+    ancestors(node).find(|n| n.kind_str() == "function_definition")
 }
 
 /// Every node under `root` (itself included) that runs in its scope: nested functions, lambdas
@@ -206,7 +207,7 @@ pub(crate) fn scope_nodes<'t>(root: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") && node != root {
+        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") && node != root {
             continue;
         }
         out.push(node);
@@ -220,10 +221,10 @@ pub(crate) fn scope_nodes<'t>(root: Node<'t>) -> Vec<Node<'t>> {
 /// True for string literals without interpolation (plain or concatenated).
 pub(crate) fn is_literal_string(node: Node<'_>) -> bool {
     let node = unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "string" => {
             let mut cursor = node.walk();
-            let literal = !node.named_children(&mut cursor).any(|c| c.kind() == "interpolation");
+            let literal = !node.named_children(&mut cursor).any(|c| c.kind_str() == "interpolation");
             literal
         }
         "concatenated_string" => {
@@ -239,6 +240,8 @@ pub(crate) fn is_literal_string(node: Node<'_>) -> bool {
 pub(crate) mod test_support {
     use tree_sitter::{Node, Tree};
 
+    use crate::syntax::KindStr;
+
     pub(crate) fn parse(src: &str) -> Tree {
         crate::engine::parse(src).expect("parses")
     }
@@ -247,7 +250,7 @@ pub(crate) mod test_support {
     pub(crate) fn first<'t>(tree: &'t Tree, kind: &str) -> Node<'t> {
         let mut cursor = tree.walk();
         loop {
-            if cursor.node().kind() == kind {
+            if cursor.node().kind_str() == kind {
                 return cursor.node();
             }
             if cursor.goto_first_child() || cursor.goto_next_sibling() {
@@ -317,7 +320,7 @@ pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s
     let mut functions = Vec::new();
     let mut module = None;
     for ancestor in ancestors(node) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "module" => module = Some(ancestor),
             "function_definition" => functions.extend(ancestor.child_by_field_name("body")),
             _ => {}
@@ -339,16 +342,16 @@ fn collect_visible<'s>(container: Node<'_>, depth: u8, src: &'s str, imports: &m
     let mut stack: Vec<(Node<'_>, u8)> = vec![(container, depth)];
     while let Some((container, depth)) = stack.pop() {
         let mut cursor = container.walk();
-        match container.kind() {
+        match container.kind_str() {
             "module" | "block" => {
                 for statement in container.named_children(&mut cursor) {
-                    match statement.kind() {
+                    match statement.kind_str() {
                         "import_statement" | "import_from_statement" => collect_imports(statement, src, imports),
                         "if_statement" | "try_statement" | "with_statement" if depth > 0 => {
                             let mut inner = statement.walk();
                             for child in statement.named_children(&mut inner) {
                                 if matches!(
-                                    child.kind(),
+                                    child.kind_str(),
                                     "block" | "else_clause" | "elif_clause" | "except_clause" | "finally_clause"
                                 ) {
                                     stack.push((child, depth - 1));
@@ -361,7 +364,7 @@ fn collect_visible<'s>(container: Node<'_>, depth: u8, src: &'s str, imports: &m
             }
             "else_clause" | "elif_clause" | "except_clause" | "finally_clause" => {
                 for child in container.named_children(&mut cursor) {
-                    if child.kind() == "block" {
+                    if child.kind_str() == "block" {
                         stack.push((child, depth));
                     }
                 }
@@ -489,17 +492,17 @@ pub(crate) mod import_cache {
 fn collect_imports<'s>(statement: Node<'_>, src: &'s str, out: &mut Vec<Import<'s>>) {
     let text = |n: Node<'_>| src.get(n.byte_range()).unwrap_or("");
     let mut cursor = statement.walk();
-    if statement.kind() == "import_from_statement" {
+    if statement.kind_str() == "import_from_statement" {
         let Some(module) = statement.child_by_field_name("module_name") else { return };
         let module = text(module);
         for child in statement.named_children(&mut cursor) {
-            if child.kind() == "wildcard_import" {
+            if child.kind_str() == "wildcard_import" {
                 out.push(Import { local: "*", module, name: Some("*") });
             }
         }
         let mut cursor = statement.walk();
         for child in statement.children_by_field_name("name", &mut cursor) {
-            match child.kind() {
+            match child.kind_str() {
                 "dotted_name" => out.push(Import { local: text(child), module, name: Some(text(child)) }),
                 "aliased_import" => {
                     if let (Some(name), Some(alias)) =
@@ -513,7 +516,7 @@ fn collect_imports<'s>(statement: Node<'_>, src: &'s str, out: &mut Vec<Import<'
         }
     } else {
         for child in statement.children_by_field_name("name", &mut cursor) {
-            match child.kind() {
+            match child.kind_str() {
                 "dotted_name" => {
                     let module = text(child);
                     let local = module.split('.').next().unwrap_or(module);
@@ -562,14 +565,14 @@ pub(crate) fn criteria_arguments<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>>
     let Some(function) = call.child_by_field_name("function").map(unparen) else {
         return Vec::new();
     };
-    let method = function.kind() == "attribute";
+    let method = function.kind_str() == "attribute";
     if !method && !is_sql_function_name(call, name, src) {
         return Vec::new();
     }
     let mut module_receiver = false;
     if let Some(object) = receiver(call).map(unparen) {
         // `", ".join(...)`, `os.path.join(...)`, `np.where(...)`, `operator.and_(...)`.
-        if matches!(object.kind(), "string" | "concatenated_string") {
+        if matches!(object.kind_str(), "string" | "concatenated_string") {
             return Vec::new();
         }
         if let Some(dotted) = dotted_name(object, src) {
@@ -583,11 +586,11 @@ pub(crate) fn criteria_arguments<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>>
     match name {
         "filter" | "where" | "having" if method => arguments(call)
             .into_iter()
-            .filter(|n| !matches!(n.kind(), "keyword_argument" | "dictionary_splat"))
+            .filter(|n| !matches!(n.kind_str(), "keyword_argument" | "dictionary_splat"))
             .collect(),
         "and_" | "or_" | "not_" => arguments(call)
             .into_iter()
-            .filter(|n| !matches!(n.kind(), "keyword_argument" | "dictionary_splat"))
+            .filter(|n| !matches!(n.kind_str(), "keyword_argument" | "dictionary_splat"))
             .collect(),
         "join" | "outerjoin" => {
             let index = if method && !module_receiver { 1 } else { 2 };
@@ -621,7 +624,7 @@ fn is_sql_function_name(call: Node<'_>, name: &str, src: &str) -> bool {
 /// Is `node` a comparison that Python answers with a plain `bool` (`is`, `is not`, `in`, `not in`)?
 pub(crate) fn is_python_comparison(node: Node<'_>) -> bool {
     let node = unparen(node);
-    node.kind() == "comparison_operator"
+    node.kind_str() == "comparison_operator"
         && comparison_pairs(node).iter().all(|(_, op, _)| matches!(*op, "is" | "is not" | "in" | "not in"))
 }
 
@@ -646,11 +649,11 @@ fn constant_effect_in(call: Node<'_>, node: Node<'_>, value: bool, src: &str, br
     let mut child = node;
     let mut parent = node.parent();
     while let Some(p) = parent {
-        let transparent = match p.kind() {
+        let transparent = match p.kind_str() {
             "parenthesized_expression" => true,
             "conditional_expression" => {
                 let mut cursor = p.walk();
-                let test = p.named_children(&mut cursor).filter(|n| n.kind() != "comment").nth(1);
+                let test = p.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").nth(1);
                 let in_branch = test.is_none_or(|test| test.id() != child.id());
                 *branch |= in_branch;
                 in_branch
@@ -665,7 +668,7 @@ fn constant_effect_in(call: Node<'_>, node: Node<'_>, value: bool, src: &str, br
     }
     let Some(parent) = parent else { return lost };
     let arguments = call.child_by_field_name("arguments");
-    let direct = match parent.kind() {
+    let direct = match parent.kind_str() {
         "argument_list" => Some(parent) == arguments,
         "keyword_argument" => {
             parent.parent() == arguments
@@ -693,7 +696,7 @@ fn constant_effect_in(call: Node<'_>, node: Node<'_>, value: bool, src: &str, br
             _ => lost,
         };
     }
-    if parent.kind() == "binary_operator" {
+    if parent.kind_str() == "binary_operator" {
         let operator = parent.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
         let sibling = ["left", "right"]
             .into_iter()
@@ -734,20 +737,23 @@ pub(crate) fn criteria_operators<'t>(call: Node<'t>, src: &str) -> Vec<CriteriaO
         criteria_arguments(call, src).into_iter().rev().map(|n| (n, false, false)).collect();
     while let Some((node, splat, in_bool_op)) = stack.pop() {
         let field = |name: &str| node.child_by_field_name(name);
-        match node.kind() {
+        match node.kind_str() {
             "parenthesized_expression" => {
                 let mut cursor = node.walk();
-                let inner: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                let inner: Vec<Node<'t>> =
+                    node.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").collect();
                 stack.extend(inner.into_iter().rev().map(|n| (n, splat, in_bool_op)));
             }
             "list_splat" => {
                 let mut cursor = node.walk();
-                let inner: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                let inner: Vec<Node<'t>> =
+                    node.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").collect();
                 stack.extend(inner.into_iter().rev().map(|n| (n, true, in_bool_op)));
             }
             "list" | "tuple" | "set" if splat => {
                 let mut cursor = node.walk();
-                let inner: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                let inner: Vec<Node<'t>> =
+                    node.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").collect();
                 stack.extend(inner.into_iter().rev().map(|n| (n, false, in_bool_op)));
             }
             "list_comprehension" | "generator_expression" | "set_comprehension" if splat => {
@@ -778,7 +784,8 @@ pub(crate) fn criteria_operators<'t>(call: Node<'t>, src: &str) -> Vec<CriteriaO
             "conditional_expression" => {
                 // `then if cond else otherwise`: both branches are criteria, `cond` is Python.
                 let mut cursor = node.walk();
-                let parts: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                let parts: Vec<Node<'t>> =
+                    node.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").collect();
                 stack.extend(parts.get(2).map(|n| (*n, false, in_bool_op)));
                 stack.extend(parts.first().map(|n| (*n, false, in_bool_op)));
             }
@@ -799,8 +806,8 @@ pub(crate) fn comparison_pairs<'t>(node: Node<'t>) -> Vec<(Node<'t>, &'t str, No
         loop {
             let child = cursor.node();
             if cursor.field_name() == Some("operators") {
-                operators.push(child.kind());
-            } else if child.is_named() && child.kind() != "comment" {
+                operators.push(child.kind_str());
+            } else if child.is_named() && child.kind_str() != "comment" {
                 operands.push(child);
             }
             if !cursor.goto_next_sibling() {
@@ -858,7 +865,7 @@ pub(crate) fn column_shape<'s>(node: Node<'_>, src: &'s str) -> Option<ColumnSha
     let mut steps: Vec<Step<'s>> = Vec::new();
     let mut current = unparen(node);
     let root = loop {
-        match current.kind() {
+        match current.kind_str() {
             "attribute" => {
                 let attr = current.child_by_field_name("attribute")?;
                 steps.push(Step::Attr(src.get(attr.byte_range())?));
@@ -921,7 +928,7 @@ fn is_alias_variable(root: Node<'_>, name: &str, src: &str) -> bool {
         return false;
     };
     let value = unparen(value);
-    value.kind() == "call"
+    value.kind_str() == "call"
         && callee_name(value, src).is_some_and(|n| {
             matches!(n, "aliased" | "alias" | "subquery" | "cte" | "with_polymorphic" | "Table" | "table" | "lateral")
         })
@@ -957,7 +964,7 @@ fn is_enum_base(base: &str) -> bool {
 /// Literal values whose assignment in a class body is a plain class attribute.
 fn is_literal_value(node: Node<'_>) -> bool {
     matches!(
-        unparen(node).kind(),
+        unparen(node).kind_str(),
         "string"
             | "concatenated_string"
             | "integer"
@@ -995,12 +1002,19 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
         return MappedAttribute::Unknown;
     };
     let mut cursor = module.walk();
-    let classes: Vec<Node<'_>> = module
-        .named_children(&mut cursor)
-        .map(|n| if n.kind() == "decorated_definition" { n.child_by_field_name("definition").unwrap_or(n) } else { n })
-        .filter(|n| n.kind() == "class_definition")
-        .filter(|n| n.child_by_field_name("name").and_then(|name| src.get(name.byte_range())) == Some(class))
-        .collect();
+    let classes: Vec<Node<'_>> =
+        module
+            .named_children(&mut cursor)
+            .map(|n| {
+                if n.kind_str() == "decorated_definition" {
+                    n.child_by_field_name("definition").unwrap_or(n)
+                } else {
+                    n
+                }
+            })
+            .filter(|n| n.kind_str() == "class_definition")
+            .filter(|n| n.child_by_field_name("name").and_then(|name| src.get(name.byte_range())) == Some(class))
+            .collect();
     let [definition] = classes.as_slice() else {
         return MappedAttribute::Unknown;
     };
@@ -1019,7 +1033,7 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
     let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
     let mut kind = MappedAttribute::Unknown;
     for statement in statements {
-        let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else {
+        let Some(assignment) = statement.named_child(0).filter(|n| n.kind_str() == "assignment") else {
             continue;
         };
         let Some(left) = assignment.child_by_field_name("left") else {
@@ -1031,7 +1045,7 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
         let annotation = assignment.child_by_field_name("type").and_then(|t| src.get(t.byte_range()));
         kind = match assignment.child_by_field_name("right").map(unparen) {
             None if annotation.is_some_and(|a| a.starts_with("Mapped[")) => MappedAttribute::Column,
-            Some(value) if value.kind() == "call" => match callee_name(value, src) {
+            Some(value) if value.kind_str() == "call" => match callee_name(value, src) {
                 Some("Column" | "mapped_column" | "column_property") => MappedAttribute::Column,
                 Some("relationship" | "Relationship") => MappedAttribute::Relationship,
                 _ => MappedAttribute::Unknown,
@@ -1065,7 +1079,7 @@ pub(crate) fn is_sql_expression(node: Node<'_>, src: &str) -> bool {
         if is_column_expression(next, src) {
             return true;
         }
-        match next.kind() {
+        match next.kind_str() {
             "comparison_operator" => {
                 for (left, _, right) in comparison_pairs(next) {
                     stack.push(left);
@@ -1166,15 +1180,15 @@ pub(crate) fn db_handle(node: Node<'_>, src: &str) -> Option<DbHandle> {
     if let Some(kind) = db_handle_by_name(last) {
         return Some(kind);
     }
-    if node.kind() != "identifier" {
+    if node.kind_str() != "identifier" {
         return None;
     }
     if let Some(annotation) = parameter_annotation(node, src) {
         return db_handle_by_annotation(src.get(annotation.byte_range()).unwrap_or(""));
     }
     let value = unparen(bound_value(node, src)?);
-    let value = if value.kind() == "await" { unparen(value.named_child(0)?) } else { value };
-    if value.kind() != "call" {
+    let value = if value.kind_str() == "await" { unparen(value.named_child(0)?) } else { value };
+    if value.kind_str() != "call" {
         return None;
     }
     let callee = src.get(value.child_by_field_name("function")?.byte_range())?.to_ascii_lowercase();
@@ -1207,7 +1221,7 @@ pub(crate) fn parameter_annotation<'t>(var: Node<'t>, src: &str) -> Option<Node<
     let parameters = enclosing_function(var)?.child_by_field_name("parameters")?;
     let mut cursor = parameters.walk();
     let found = parameters.named_children(&mut cursor).find_map(|p| {
-        if !matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
+        if !matches!(p.kind_str(), "typed_parameter" | "typed_default_parameter") {
             return None;
         }
         let param = p.child_by_field_name("name").or_else(|| p.named_child(0))?;
@@ -1223,16 +1237,16 @@ pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> 
     let ident = src.get(name.byte_range())?;
     let scope = enclosing_function(name)
         .and_then(|f| f.child_by_field_name("body"))
-        .or_else(|| ancestors(name).find(|n| n.kind() == "module"))?;
+        .or_else(|| ancestors(name).find(|n| n.kind_str() == "module"))?;
     let mut with_value: Option<Node<'t>> = None;
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
         if node.start_byte() >= name.start_byte() {
             continue;
         }
-        match node.kind() {
+        match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
-            "as_pattern" if node.parent().is_some_and(|p| p.kind() == "with_item") => {
+            "as_pattern" if node.parent().is_some_and(|p| p.kind_str() == "with_item") => {
                 let alias = node.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
                 if alias.and_then(|a| src.get(a.byte_range())) == Some(ident) {
                     if let Some(value) = node.named_child(0) {
@@ -1368,7 +1382,7 @@ pub(crate) fn in_migration(node: Node<'_>, src: &str) -> bool {
 /// (`test_*`, `Test*`, `setUp`, `tearDown`, `setup_*`, `teardown_*`)?
 pub(crate) fn in_test_code(node: Node<'_>, src: &str) -> bool {
     let named_like_test =
-        ancestors(node).filter(|a| matches!(a.kind(), "function_definition" | "class_definition")).any(|a| {
+        ancestors(node).filter(|a| matches!(a.kind_str(), "function_definition" | "class_definition")).any(|a| {
             let name = a.child_by_field_name("name").and_then(|n| src.get(n.byte_range())).unwrap_or("");
             let lower = name.to_ascii_lowercase();
             lower.starts_with("test") || lower.starts_with("setup") || lower.starts_with("teardown")
@@ -1389,7 +1403,7 @@ pub(crate) fn calls_sqlalchemy(call: Node<'_>, src: &str) -> bool {
     let Some(function) = call.child_by_field_name("function").map(unparen) else { return false };
     let Some(dotted) = dotted_name(function, src) else { return false };
     let first = dotted.split('.').next().unwrap_or_default();
-    if function.kind() == "attribute" && first == "db" {
+    if function.kind_str() == "attribute" && first == "db" {
         return true;
     }
     let imports = visible_imports(call, src);

@@ -3,6 +3,7 @@
 //! `session.scalars(select(M))` / `session.execute(select(M))`, SQLModel
 //! `session.exec(select(M))`, awaited async forms, and local variables
 //! assigned from any of these earlier in the same scope.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::python::{self, Chain};
@@ -45,7 +46,7 @@ impl<'t> QueryExpr<'t> {
         } else {
             first
         };
-        (entity.kind() == "identifier").then(|| src.get(entity.byte_range())).flatten().filter(|n| is_class_name(n))
+        (entity.kind_str() == "identifier").then(|| src.get(entity.byte_range())).flatten().filter(|n| is_class_name(n))
     }
 }
 
@@ -80,7 +81,7 @@ pub(crate) fn query_expr<'t>(node: Node<'t>, src: &'t str) -> Option<QueryExpr<'
 }
 
 fn is_method_call(call: Node<'_>) -> bool {
-    call.child_by_field_name("function").map(python::unparen).is_some_and(|f| f.kind() == "attribute")
+    call.child_by_field_name("function").map(python::unparen).is_some_and(|f| f.kind_str() == "attribute")
 }
 
 fn root_text<'t>(chain: &Chain<'t>, src: &'t str) -> &'t str {
@@ -101,12 +102,14 @@ pub(crate) fn statement_root<'t>(node: Node<'t>, src: &'t str, depth: usize) -> 
     let chain = python::chain(python::unparen(node), src);
     match chain.links.first() {
         Some(first)
-            if first.call.is_some() && matches!(first.name, "select" | "text") && chain.root.kind() == "identifier" =>
+            if first.call.is_some()
+                && matches!(first.name, "select" | "text")
+                && chain.root.kind_str() == "identifier" =>
         {
             first.call
         }
         // `sa.select(User)`, `sqlalchemy.select(...)`: the module-qualified forms.
-        _ if chain.root.kind() == "identifier" && !chain.links.is_empty() => {
+        _ if chain.root.kind_str() == "identifier" && !chain.links.is_empty() => {
             let root = src.get(chain.root.byte_range()).unwrap_or("");
             if matches!(root, "sa" | "sqlalchemy" | "sql" | "expression") {
                 return chain.links.first().filter(|l| matches!(l.name, "select" | "text")).and_then(|l| l.call);
@@ -114,7 +117,7 @@ pub(crate) fn statement_root<'t>(node: Node<'t>, src: &'t str, depth: usize) -> 
             let value = assigned_value(chain.root, src)?;
             statement_root(value, src, depth + 1)
         }
-        _ if chain.root.kind() == "identifier" => {
+        _ if chain.root.kind_str() == "identifier" => {
             let value = assigned_value(chain.root, src)?;
             statement_root(value, src, depth + 1)
         }
@@ -130,7 +133,7 @@ pub(crate) fn resolve_query<'t>(node: Node<'t>, src: &'t str) -> Option<QueryExp
     }
     // `q.all()` where `q = session.query(User)...` earlier.
     let chain = python::chain(node, src);
-    if chain.root.kind() == "identifier" {
+    if chain.root.kind_str() == "identifier" {
         let value = assigned_value(chain.root, src)?;
         let mut found = query_expr(value, src)?;
         found.chain.links.extend(chain.links);
@@ -146,7 +149,7 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
     let ident = src.get(name.byte_range())?;
     let scope = python::enclosing_function(name)
         .and_then(|f| f.child_by_field_name("body"))
-        .or_else(|| python::ancestors(name).find(|n| n.kind() == "module"))?;
+        .or_else(|| python::ancestors(name).find(|n| n.kind_str() == "module"))?;
     // The loop rules ask this for many names of one function: its assignments are listed once.
     let assignments = python::import_cache::scope_assignments(scope, src, || scope_assignments(scope));
     // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
@@ -168,7 +171,7 @@ fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
     let mut out = Vec::new();
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.kind_str() {
             // Assignments are statements (or the right side of a chained one): descend only
             // through statements, never into expressions, nested scopes or definitions — a scan
             // of every node made this lookup the costliest step of the loop rules.
@@ -190,7 +193,7 @@ fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
             "assignment" => {
                 if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
                 {
-                    if left.kind() == "identifier" {
+                    if left.kind_str() == "identifier" {
                         out.push(python::import_cache::Assignment {
                             name: (left.start_byte(), left.end_byte()),
                             end: node.end_byte(),
@@ -285,7 +288,7 @@ pub(crate) fn dml_statement<'t>(node: Node<'t>, src: &'t str) -> Option<DmlState
     let function = constructor.child_by_field_name("function").map(python::unparen)?;
     let dotted = python::dotted_name(function, src)?;
     let module = dotted.split('.').next().unwrap_or_default();
-    let function_form = function.kind() == "identifier" || matches!(module, "sa" | "sqlalchemy" | "sqlmodel");
+    let function_form = function.kind_str() == "identifier" || matches!(module, "sa" | "sqlalchemy" | "sqlmodel");
     let (target, keyword_where) = if function_form {
         if !python::is_sqlalchemy_callee(function, &dotted, &["delete", "update", "insert"], src) {
             return None;

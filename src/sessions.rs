@@ -6,6 +6,7 @@
 //! project are known only to the model index (`FileFacts::session_factories`), so
 //! a call of an imported name is reported by [`SessionCall::Imported`] for a
 //! deferred check. Every walk is bounded by the module's top-level statements.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::python::{self, unparen};
@@ -68,11 +69,11 @@ pub(crate) fn is_module_registry(call: Node<'_>, name: &str, src: &str) -> bool 
 
 fn factory_kind(call: Node<'_>, src: &str) -> Option<SessionCall> {
     let call = unparen(call);
-    if call.kind() != "call" {
+    if call.kind_str() != "call" {
         return None;
     }
     let function = unparen(call.child_by_field_name("function")?);
-    if !matches!(function.kind(), "identifier" | "attribute") {
+    if !matches!(function.kind_str(), "identifier" | "attribute") {
         return None;
     }
     let name = python::callee_name(call, src)?;
@@ -98,7 +99,7 @@ fn factory_kind(call: Node<'_>, src: &str) -> Option<SessionCall> {
 /// The top-level statements of the module containing `node`, also those inside top-level
 /// `if` / `try` / `with` blocks (`if TYPE_CHECKING:`, `try: ... except ImportError:`).
 pub(crate) fn module_statements(node: Node<'_>) -> Vec<Node<'_>> {
-    let Some(module) = python::ancestors(node).last().filter(|n| n.kind() == "module") else {
+    let Some(module) = python::ancestors(node).last().filter(|n| n.kind_str() == "module") else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -106,7 +107,7 @@ pub(crate) fn module_statements(node: Node<'_>) -> Vec<Node<'_>> {
     while let Some((block, depth)) = stack.pop() {
         let mut cursor = block.walk();
         for child in block.named_children(&mut cursor) {
-            match child.kind() {
+            match child.kind_str() {
                 "if_statement" | "try_statement" | "with_statement" | "elif_clause" | "else_clause"
                 | "except_clause" | "finally_clause" | "block"
                     if depth < 6 =>
@@ -125,7 +126,7 @@ pub(crate) fn module_statements(node: Node<'_>) -> Vec<Node<'_>> {
 fn module_factory(node: Node<'_>, name: &str, src: &str) -> Option<SessionCall> {
     let mut found: Option<SessionCall> = None;
     for statement in module_statements(node) {
-        let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else {
+        let Some(assignment) = statement.named_child(0).filter(|n| n.kind_str() == "assignment") else {
             continue;
         };
         let (Some(left), Some(right)) =
@@ -159,7 +160,7 @@ fn could_make_sessions(name: &str) -> bool {
 /// Classifies a call as making a session factory, registry or session (see [`SessionCall`]).
 pub(crate) fn classify_call(call: Node<'_>, src: &str) -> Option<SessionCall> {
     let call = unparen(call);
-    if call.kind() != "call" {
+    if call.kind_str() != "call" {
         return None;
     }
     if let Some(kind) = factory_kind(call, src) {
@@ -173,7 +174,7 @@ pub(crate) fn classify_call(call: Node<'_>, src: &str) -> Option<SessionCall> {
         }
         _ => None,
     };
-    match function.kind() {
+    match function.kind_str() {
         // `sessionmaker(bind=engine)()`
         "call" => session_of(factory_kind(function, src)?, text),
         "attribute" => {
@@ -223,7 +224,7 @@ pub(crate) fn makes_async_sessions(call: Node<'_>, src: &str) -> bool {
     }
     let Some(function) = call.child_by_field_name("function").map(unparen) else { return false };
     let Some(text) = src.get(function.byte_range()) else { return false };
-    match function.kind() {
+    match function.kind_str() {
         "attribute" => {
             text.rsplit_once('.').is_some_and(|(head, last)| last == "AsyncSession" && is_qualifier_at(call, head, src))
         }
@@ -241,7 +242,7 @@ pub(crate) fn makes_async_sessions(call: Node<'_>, src: &str) -> bool {
 /// says it is a session (a guess from the name alone, for receivers of `query()` / `get()`).
 pub(crate) fn is_session_like(node: Node<'_>, src: &str) -> bool {
     let node = unparen(node);
-    let name = match node.kind() {
+    let name = match node.kind_str() {
         "identifier" => src.get(node.byte_range()),
         "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
         "call" => python::callee_name(node, src),
@@ -266,7 +267,7 @@ pub(crate) struct Held {
 /// or a variable bound (by assignment or `with ... as`) from a session-making call.
 pub(crate) fn held_session(var: Node<'_>, src: &str) -> Option<Held> {
     let var = unparen(var);
-    if var.kind() != "identifier" {
+    if var.kind_str() != "identifier" {
         return None;
     }
     if let Some(annotation) = python::parameter_annotation(var, src) {
@@ -277,7 +278,7 @@ pub(crate) fn held_session(var: Node<'_>, src: &str) -> Option<Held> {
         return None;
     }
     let value = unparen(python::bound_value(var, src)?);
-    let value = if value.kind() == "await" { unparen(value.named_child(0)?) } else { value };
+    let value = if value.kind_str() == "await" { unparen(value.named_child(0)?) } else { value };
     match classify_call(value, src)? {
         SessionCall::Session { flavor, factory } => Some(Held { flavor, how: format!("opened by `{factory}(...)`") }),
         _ => None,
@@ -288,7 +289,7 @@ pub(crate) fn held_session(var: Node<'_>, src: &str) -> Option<Held> {
 pub(crate) fn is_parameter(function: Node<'_>, name: &str, src: &str) -> bool {
     let Some(parameters) = function.child_by_field_name("parameters") else { return false };
     python::named_children(parameters).into_iter().any(|p| {
-        let p = match p.kind() {
+        let p = match p.kind_str() {
             "identifier" => Some(p),
             "typed_parameter" => p.named_child(0),
             "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
@@ -302,8 +303,9 @@ pub(crate) fn is_parameter(function: Node<'_>, name: &str, src: &str) -> bool {
 fn annotation_flavor(annotation: Node<'_>, src: &str) -> Option<(Flavor, String)> {
     let text = src.get(annotation.byte_range())?;
     // The `type` node wraps the expression.
-    let inner = if annotation.kind() == "type" { annotation.named_child(0).unwrap_or(annotation) } else { annotation };
-    let resolved = match unparen(inner).kind() {
+    let inner =
+        if annotation.kind_str() == "type" { annotation.named_child(0).unwrap_or(annotation) } else { annotation };
+    let resolved = match unparen(inner).kind_str() {
         // `session: SessionDep` with `SessionDep = Annotated[Session, Depends(get_session)]`.
         "identifier" if could_make_sessions(text) || text.contains("Dep") => {
             module_alias(annotation, text, src).unwrap_or(text)
@@ -348,7 +350,7 @@ fn is_qualifier_at(node: Node<'_>, head: &str, src: &str) -> bool {
 /// The value text of a module-level `name = ...` assignment (one of them), for type aliases.
 fn module_alias<'s>(node: Node<'_>, name: &str, src: &'s str) -> Option<&'s str> {
     module_statements(node).into_iter().find_map(|statement| {
-        let assignment = statement.named_child(0).filter(|n| n.kind() == "assignment")?;
+        let assignment = statement.named_child(0).filter(|n| n.kind_str() == "assignment")?;
         let left = assignment.child_by_field_name("left")?;
         if src.get(left.byte_range()) != Some(name) {
             return None;

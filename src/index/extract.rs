@@ -2,6 +2,7 @@
 //! bodies of module-level `if`/`try`/`with` blocks) and class bodies are
 //! visited, so the cost is a small fraction of the parse; models defined
 //! inside functions (test suites do this) are deliberately left out.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use super::{BaseKind, BaseName, ClassFacts, Column, CoreTable, FileFacts, Import, LoadStrategy, Relationship};
@@ -20,7 +21,7 @@ pub(crate) fn extract(root: Node<'_>, src: &str, module: &str, is_package: bool)
     let mut statements = Vec::new();
     collect_module_statements(root, &mut statements);
     for statement in statements {
-        match statement.kind() {
+        match statement.kind_str() {
             "import_statement" | "import_from_statement" => {
                 imports(statement, src, module, is_package, &mut facts.imports);
             }
@@ -43,7 +44,7 @@ fn collect_module_statements<'t>(root: Node<'t>, out: &mut Vec<Node<'t>>) {
     while let Some(block) = stack.pop() {
         let mut cursor = block.walk();
         for child in block.named_children(&mut cursor) {
-            match child.kind() {
+            match child.kind_str() {
                 "if_statement" | "try_statement" | "with_statement" | "elif_clause" | "else_clause"
                 | "except_clause" | "finally_clause" | "block" => stack.push(child),
                 _ => out.push(child),
@@ -59,20 +60,20 @@ fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
 
 fn string_value(node: Node<'_>, src: &str) -> Option<String> {
     let node = unparen(node);
-    if node.kind() != "string" || !python::is_literal_string(node) {
+    if node.kind_str() != "string" || !python::is_literal_string(node) {
         return None;
     }
     let mut cursor = node.walk();
     let content: String =
-        node.named_children(&mut cursor).filter(|c| c.kind() == "string_content").map(|c| text(c, src)).collect();
+        node.named_children(&mut cursor).filter(|c| c.kind_str() == "string_content").map(|c| text(c, src)).collect();
     Some(content)
 }
 
 fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: &mut Vec<Import>) {
-    if statement.kind() == "import_statement" {
+    if statement.kind_str() == "import_statement" {
         let mut cursor = statement.walk();
         for name in statement.children_by_field_name("name", &mut cursor) {
-            match name.kind() {
+            match name.kind_str() {
                 "dotted_name" => {
                     let full = text(name, src).to_string();
                     let local = full.split('.').next().unwrap_or_default().to_string();
@@ -91,7 +92,7 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
         return;
     }
     let Some(from) = statement.child_by_field_name("module_name") else { return };
-    let base = if from.kind() == "relative_import" {
+    let base = if from.kind_str() == "relative_import" {
         let raw = text(from, src);
         let dots = raw.chars().take_while(|c| *c == '.').count();
         let rest = raw[dots..].trim();
@@ -111,7 +112,7 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
     };
     let mut cursor = statement.walk();
     for name in statement.children_by_field_name("name", &mut cursor) {
-        let (imported, local) = match name.kind() {
+        let (imported, local) = match name.kind_str() {
             "dotted_name" => (text(name, src), text(name, src)),
             "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
                 (Some(n), Some(a)) => (text(n, src), text(a, src)),
@@ -127,37 +128,37 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
 /// `Base = declarative_base()`, `db = SQLAlchemy(app)`, `Model = db.Model`, `reg.map_imperatively(...)`.
 fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
     let Some(expr) = statement.named_child(0) else { return };
-    let call = match expr.kind() {
-        "assignment" => expr.child_by_field_name("right").map(unparen).filter(|r| r.kind() == "call"),
+    let call = match expr.kind_str() {
+        "assignment" => expr.child_by_field_name("right").map(unparen).filter(|r| r.kind_str() == "call"),
         "call" => Some(expr),
         _ => None,
     };
     facts.module_indexes.extend(call.and_then(|c| module_index(c, src)));
-    if expr.kind() == "call" {
+    if expr.kind_str() == "call" {
         facts.tables.extend(core_table(expr, src));
         imperative_mapping(expr, src, facts);
         return;
     }
-    if expr.kind() != "assignment" {
+    if expr.kind_str() != "assignment" {
         return;
     }
     let (Some(left), Some(right)) = (expr.child_by_field_name("left"), expr.child_by_field_name("right")) else {
         return;
     };
     // `User.addresses = relationship(...)`: an attribute added after the class body.
-    if left.kind() == "attribute" {
-        let object = left.child_by_field_name("object").filter(|o| o.kind() == "identifier");
+    if left.kind_str() == "attribute" {
+        let object = left.child_by_field_name("object").filter(|o| o.kind_str() == "identifier");
         if let (Some(object), Some(attr)) = (object, left.child_by_field_name("attribute")) {
             facts.late_attributes.push((text(object, src).to_string(), text(attr, src).to_string()));
         }
         return;
     }
-    if left.kind() != "identifier" {
+    if left.kind_str() != "identifier" {
         return;
     }
     let name = text(left, src).to_string();
     let right = unparen(right);
-    if right.kind() == "call" {
+    if right.kind_str() == "call" {
         let chain = python::chain(right, src);
         let names: Vec<&str> = chain.links.iter().map(|l| l.name).collect();
         let kind = match names.as_slice() {
@@ -181,7 +182,7 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
         } else if names.last() == Some(&"map_imperatively") || names.last() == Some(&"mapper") {
             imperative_mapping(right, src, facts);
         }
-    } else if right.kind() == "attribute" {
+    } else if right.kind_str() == "attribute" {
         // `Model = db.Model`: an alias of a Flask-SQLAlchemy base.
         let dotted = python::dotted_name(right, src).unwrap_or_default();
         if dotted.ends_with(".Model") {
@@ -208,11 +209,11 @@ pub(crate) fn core_table(call: Node<'_>, src: &str) -> Option<CoreTable> {
     // The metadata comes second (Flask-SQLAlchemy's `db.Table("t", db.Column(...))` may omit it);
     // columns and constraints follow.
     for (position, arg) in args.iter().map(|a| unparen(*a)).enumerate().skip(1) {
-        let column_call = arg.kind() == "call" && python::callee_name(arg, src) == Some("Column");
-        if position == 1 && !column_call && arg.kind() != "keyword_argument" {
+        let column_call = arg.kind_str() == "call" && python::callee_name(arg, src) == Some("Column");
+        if position == 1 && !column_call && arg.kind_str() != "keyword_argument" {
             continue;
         }
-        match arg.kind() {
+        match arg.kind_str() {
             "keyword_argument" => {
                 let key = arg.child_by_field_name("name").map_or("", |k| text(k, src));
                 if key.starts_with("autoload") || key == "extend_existing" || key == "keep_existing" {
@@ -244,12 +245,12 @@ pub(crate) fn core_table(call: Node<'_>, src: &str) -> Option<CoreTable> {
 /// (a tuple or list, possibly ending in a dict); `None` when it is computed.
 pub(crate) fn table_args(value: Node<'_>, src: &str) -> Option<Vec<String>> {
     let value = unparen(value);
-    match value.kind() {
+    match value.kind_str() {
         "dictionary" => Some(Vec::new()),
         "tuple" | "list" => {
             let mut found = Vec::new();
             for item in python::named_children(value).into_iter().map(unparen) {
-                match item.kind() {
+                match item.kind_str() {
                     "call" => found.extend(leading_column(item, src)),
                     "dictionary" => {}
                     // `*Mixin.__table_args__`, a variable: unknown indexes.
@@ -273,7 +274,7 @@ pub(crate) fn leading_column(call: Node<'_>, src: &str) -> Option<String> {
         _ => return None,
     };
     let node = unparen(*first);
-    match node.kind() {
+    match node.kind_str() {
         "string" => string_value(node, src),
         "identifier" | "attribute" => {
             python::dotted_name(node, src).and_then(|d| d.rsplit('.').next().map(String::from))
@@ -286,14 +287,14 @@ pub(crate) fn leading_column(call: Node<'_>, src: &str) -> Option<String> {
 /// `__table_args__` value, leading or not.
 fn index_members(value: Node<'_>, src: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for item in python::named_children(unparen(value)).into_iter().map(unparen).filter(|i| i.kind() == "call") {
+    for item in python::named_children(unparen(value)).into_iter().map(unparen).filter(|i| i.kind_str() == "call") {
         let skip = match python::callee_name(item, src) {
             Some("Index") => 1,
             Some("UniqueConstraint" | "PrimaryKeyConstraint") => 0,
             _ => continue,
         };
         for column in python::positional_arguments(item).into_iter().skip(skip).map(unparen) {
-            let name = match column.kind() {
+            let name = match column.kind_str() {
                 "string" => string_value(column, src),
                 _ => python::dotted_name(column, src).and_then(|d| d.rsplit('.').next().map(String::from)),
             };
@@ -327,7 +328,7 @@ fn imperative_mapping(call: Node<'_>, src: &str, facts: &mut FileFacts) {
         return;
     }
     let args = python::positional_arguments(call);
-    let Some(class) = args.first().filter(|a| a.kind() == "identifier") else { return };
+    let Some(class) = args.first().filter(|a| a.kind_str() == "identifier") else { return };
     let mut mapped = ClassFacts {
         name: text(*class, src).to_string(),
         line: call.start_position().row + 1,
@@ -345,14 +346,14 @@ fn imperative_mapping(call: Node<'_>, src: &str, facts: &mut FileFacts) {
         table_args_members: Vec::new(),
     };
     let properties = python::keyword_argument(call, "properties", src).or_else(|| args.get(2).copied());
-    if let Some(dict) = properties.map(unparen).filter(|d| d.kind() == "dictionary") {
+    if let Some(dict) = properties.map(unparen).filter(|d| d.kind_str() == "dictionary") {
         let mut cursor = dict.walk();
-        for pair in dict.named_children(&mut cursor).filter(|p| p.kind() == "pair") {
+        for pair in dict.named_children(&mut cursor).filter(|p| p.kind_str() == "pair") {
             let (Some(key), Some(value)) = (pair.child_by_field_name("key"), pair.child_by_field_name("value")) else {
                 continue;
             };
             let (Some(key), value) = (string_value(key, src), unparen(value)) else { continue };
-            if value.kind() == "call" && is_relationship_call(value, src) {
+            if value.kind_str() == "call" && is_relationship_call(value, src) {
                 mapped.relationships.push(relationship(&key, None, value, src));
             }
         }
@@ -369,12 +370,12 @@ fn is_column_call(call: Node<'_>, src: &str) -> bool {
 }
 
 fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) -> Option<ClassFacts> {
-    let (class, decorators) = if statement.kind() == "decorated_definition" {
-        let definition = statement.child_by_field_name("definition").filter(|d| d.kind() == "class_definition")?;
+    let (class, decorators) = if statement.kind_str() == "decorated_definition" {
+        let definition = statement.child_by_field_name("definition").filter(|d| d.kind_str() == "class_definition")?;
         let mut cursor = statement.walk();
         let decorators: Vec<String> = statement
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "decorator")
+            .filter(|c| c.kind_str() == "decorator")
             .map(|d| text(d, src).trim_start_matches('@').trim().to_string())
             .collect();
         (definition, decorators)
@@ -411,7 +412,7 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
     if let Some(superclasses) = class.child_by_field_name("superclasses") {
         let mut cursor = superclasses.walk();
         for arg in superclasses.named_children(&mut cursor) {
-            match arg.kind() {
+            match arg.kind_str() {
                 "keyword_argument" => {
                     let key = arg.child_by_field_name("name").map(|k| text(k, src));
                     let value = arg.child_by_field_name("value").map(|v| text(v, src));
@@ -437,7 +438,7 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
     let body = class.child_by_field_name("body")?;
     let mut cursor = body.walk();
     for statement in body.named_children(&mut cursor) {
-        match statement.kind() {
+        match statement.kind_str() {
             "expression_statement" => class_attribute(statement, src, &mut facts),
             "decorated_definition" => declared_attr(statement, src, &mut facts),
             // `def __tablename__(cls)` (under `@declared_attr` or not): a name computed per class.
@@ -456,8 +457,8 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
 }
 
 fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
-    let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { return };
-    let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier") else { return };
+    let Some(assignment) = statement.named_child(0).filter(|n| n.kind_str() == "assignment") else { return };
+    let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else { return };
     let name = text(left, src);
     let annotation = assignment.child_by_field_name("type").map(|t| text(t, src).to_string());
     let value = assignment.child_by_field_name("right").map(unparen);
@@ -473,7 +474,7 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
         }
         "__table__" => {
             facts.has_table = true;
-            facts.table = value.filter(|v| v.kind() == "call").and_then(|v| core_table(v, src));
+            facts.table = value.filter(|v| v.kind_str() == "call").and_then(|v| core_table(v, src));
             return;
         }
         "__table_args__" | "__mapper_args__" => {
@@ -489,10 +490,10 @@ fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
         _ => {}
     }
     match value {
-        Some(call) if call.kind() == "call" && is_relationship_call(call, src) => {
+        Some(call) if call.kind_str() == "call" && is_relationship_call(call, src) => {
             facts.relationships.push(relationship(name, annotation.as_deref(), call, src));
         }
-        Some(call) if call.kind() == "call" && is_column_call(call, src) => {
+        Some(call) if call.kind_str() == "call" && is_column_call(call, src) => {
             facts.primary_key_elsewhere |= primary_key_unknown(call, src);
             facts.columns.push(column(name, call, src, line));
         }
@@ -565,8 +566,8 @@ fn declared_attr(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
     let mut cursor = statement.walk();
     let is_declared_attr = statement
         .named_children(&mut cursor)
-        .any(|c| c.kind() == "decorator" && text(c, src).contains("declared_attr"));
-    let Some(function) = statement.child_by_field_name("definition").filter(|d| d.kind() == "function_definition")
+        .any(|c| c.kind_str() == "decorator" && text(c, src).contains("declared_attr"));
+    let Some(function) = statement.child_by_field_name("definition").filter(|d| d.kind_str() == "function_definition")
     else {
         return;
     };
@@ -584,13 +585,13 @@ fn declared_attr(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
     let mut cursor = body.walk();
     let returned = body
         .named_children(&mut cursor)
-        .filter(|s| s.kind() == "return_statement")
+        .filter(|s| s.kind_str() == "return_statement")
         .find_map(|s| s.named_child(0).map(unparen));
     match returned {
-        Some(call) if call.kind() == "call" && is_relationship_call(call, src) => {
+        Some(call) if call.kind_str() == "call" && is_relationship_call(call, src) => {
             facts.relationships.push(relationship(name, annotation.as_deref(), call, src));
         }
-        Some(call) if call.kind() == "call" && is_column_call(call, src) => {
+        Some(call) if call.kind_str() == "call" && is_column_call(call, src) => {
             let line = function.start_position().row + 1;
             facts.columns.push(column(name, call, src, line));
         }
@@ -611,7 +612,7 @@ fn primary_key_unknown(call: Node<'_>, src: &str) -> bool {
     let unknown = |c: Node<'_>| {
         python::keyword_argument(c, "primary_key", src).is_some() && bool_kwarg(c, "primary_key", src).is_none()
     };
-    let sa_column = python::keyword_argument(call, "sa_column", src).map(unparen).filter(|c| c.kind() == "call");
+    let sa_column = python::keyword_argument(call, "sa_column", src).map(unparen).filter(|c| c.kind_str() == "call");
     unknown(call) || sa_column.is_some_and(unknown)
 }
 
@@ -619,7 +620,7 @@ fn column(name: &str, call: Node<'_>, src: &str, line: usize) -> Column {
     // SQLModel: `Field(sa_column=Column(..., primary_key=True))` — the column says it all.
     if let Some(inner) = python::keyword_argument(call, "sa_column", src).map(unparen) {
         // One level only: `sa_column=` never nests in real code.
-        if inner.kind() == "call"
+        if inner.kind_str() == "call"
             && is_column_call(inner, src)
             && python::keyword_argument(inner, "sa_column", src).is_none()
         {
@@ -629,7 +630,7 @@ fn column(name: &str, call: Node<'_>, src: &str, line: usize) -> Column {
     let mut foreign_key = None;
     for arg in python::positional_arguments(call) {
         let arg = unparen(arg);
-        if arg.kind() == "call" && python::callee_name(arg, src) == Some("ForeignKey") {
+        if arg.kind_str() == "call" && python::callee_name(arg, src) == Some("ForeignKey") {
             // `ForeignKey("users.id")`, or `ForeignKey(User.id)` (kept as written, `User.id`).
             foreign_key = python::positional_arguments(arg)
                 .first()
@@ -679,7 +680,7 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
         .next()
         .map(unparen)
         .or_else(|| python::keyword_argument(call, "argument", src).map(unparen));
-    let target = target_arg.and_then(|arg| match arg.kind() {
+    let target = target_arg.and_then(|arg| match arg.kind_str() {
         "string" => string_value(arg, src).map(|s| last_component(&s)),
         // A class by name (`User`, `models.User`); a lowercase name is a variable or an attribute
         // such as `cls.target_name` whose value we cannot know, so the target stays unknown.
@@ -699,9 +700,9 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
     };
     // SQLModel: Relationship(sa_relationship_kwargs={"lazy": "selectin"})
     if let Some(kwargs) = python::keyword_argument(call, "sa_relationship_kwargs", src).map(unparen) {
-        if kwargs.kind() == "dictionary" {
+        if kwargs.kind_str() == "dictionary" {
             let mut cursor = kwargs.walk();
-            for pair in kwargs.named_children(&mut cursor).filter(|p| p.kind() == "pair") {
+            for pair in kwargs.named_children(&mut cursor).filter(|p| p.kind_str() == "pair") {
                 let key = pair.child_by_field_name("key").and_then(|k| string_value(k, src));
                 if key.as_deref() == Some("lazy") {
                     if let Some(value) = pair.child_by_field_name("value") {
@@ -724,7 +725,7 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
     };
     let backref = python::keyword_argument(call, "backref", src).and_then(|v| {
         let v = unparen(v);
-        match v.kind() {
+        match v.kind_str() {
             "string" => string_value(v, src),
             "call" => python::positional_arguments(v).first().and_then(|n| string_value(*n, src)),
             _ => None,
@@ -745,11 +746,11 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
         join_configured: ["foreign_keys", "primaryjoin", "secondaryjoin", "sa_relationship_kwargs"]
             .iter()
             .any(|k| python::keyword_argument(call, k, src).is_some())
-            || python::arguments(call).iter().any(|a| a.kind() == "dictionary_splat"),
+            || python::arguments(call).iter().any(|a| a.kind_str() == "dictionary_splat"),
         remote_side: python::keyword_argument(call, "remote_side", src).is_some()
             || python::keyword_argument(call, "backref", src)
                 .map(unparen)
-                .is_some_and(|b| b.kind() == "call" && python::keyword_argument(b, "remote_side", src).is_some()),
+                .is_some_and(|b| b.kind_str() == "call" && python::keyword_argument(b, "remote_side", src).is_some()),
         independent: ["viewonly", "overlaps"].iter().any(|k| python::keyword_argument(call, k, src).is_some()),
     }
 }
@@ -758,7 +759,7 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
 fn backref_lazy(call: Node<'_>, src: &str) -> LoadStrategy {
     python::keyword_argument(call, "backref", src)
         .map(unparen)
-        .filter(|v| v.kind() == "call")
+        .filter(|v| v.kind_str() == "call")
         .and_then(|v| python::keyword_argument(v, "lazy", src))
         .map_or(LoadStrategy::Select, |v| lazy_value(v, src))
 }

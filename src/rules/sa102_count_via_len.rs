@@ -1,4 +1,5 @@
 //! SA102 count-via-len: `len()` of a fully loaded query result.
+use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python;
 use crate::query::{self, Dialect};
@@ -51,7 +52,7 @@ fn simple_select(found: &query::QueryExpr<'_>, src: &str) -> Option<String> {
     let call = found.chain.links.get(found.start)?.call?;
     let stmt = python::unparen(*python::positional_arguments(call).first()?);
     // A statement held in a variable may have been narrowed elsewhere: use the subquery form.
-    if stmt.kind() != "call" {
+    if stmt.kind_str() != "call" {
         return None;
     }
     let chain = python::chain(stmt, src);

@@ -2,6 +2,7 @@
 //! reads plain columns of each entity. The loop's syntax (which attributes it
 //! reads, whether the entity escapes) is read during the pass; whether those
 //! attributes are columns is decided against the model index afterwards.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -71,7 +72,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if iterated.variables.iter().any(|v| loops::other_uses(*v, src) > 0) || loops::used_after(&l, src) {
         return;
     }
-    let end = if node.kind() == "for_statement" { l.iterable.end_byte() } else { node.end_byte() };
+    let end = if node.kind_str() == "for_statement" { l.iterable.end_byte() } else { node.end_byte() };
     checker.defer(Box::new(EntityForColumns {
         rule: checker.rule,
         range: node.start_byte()..end,
@@ -89,7 +90,7 @@ fn column_reads(l: &Loop<'_>, src: &str) -> Option<Vec<String>> {
     let mut reads: Vec<(usize, String)> = Vec::new();
     let mut stack: Vec<Node<'_>> = l.per_iteration();
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => {
                 if mentions(node, var, src) {
                     return None;
@@ -120,11 +121,11 @@ fn column_reads(l: &Loop<'_>, src: &str) -> Option<Vec<String>> {
 
 /// The attribute read by `var.attr` at the identifier `var`, if it is a plain read.
 fn column_read(var: Node<'_>, src: &str) -> Option<String> {
-    let attribute = var.parent().filter(|p| p.kind() == "attribute" && field_is(*p, "object", var))?;
+    let attribute = var.parent().filter(|p| p.kind_str() == "attribute" && field_is(*p, "object", var))?;
     let name = text(attribute.child_by_field_name("attribute")?, src).to_string();
     let parent = attribute.parent()?;
     let written = |target: Node<'_>| -> bool {
-        target.parent().is_some_and(|p| match p.kind() {
+        target.parent().is_some_and(|p| match p.kind_str() {
             "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => field_is(p, "left", target),
             "delete_statement" | "pattern_list" | "tuple_pattern" | "list_pattern" => true,
             _ => false,
@@ -133,7 +134,7 @@ fn column_read(var: Node<'_>, src: &str) -> Option<String> {
     if written(attribute) {
         return None;
     }
-    match parent.kind() {
+    match parent.kind_str() {
         // `var.method()`
         "call" if field_is(parent, "function", attribute) => return None,
         // `var.tags[0] = x`, `del var.data["k"]`
@@ -141,7 +142,7 @@ fn column_read(var: Node<'_>, src: &str) -> Option<String> {
         // `var.tags.append(x)`
         "attribute" => {
             let method = parent.child_by_field_name("attribute").map(|a| text(a, src)).unwrap_or("");
-            let called = parent.parent().is_some_and(|c| c.kind() == "call" && field_is(c, "function", parent));
+            let called = parent.parent().is_some_and(|c| c.kind_str() == "call" && field_is(c, "function", parent));
             if (called && MUTATORS.contains(&method)) || written(parent) {
                 return None;
             }
@@ -154,7 +155,7 @@ fn column_read(var: Node<'_>, src: &str) -> Option<String> {
 fn mentions(node: Node<'_>, var: &str, src: &str) -> bool {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
-        if n.kind() == "identifier" && text(n, src) == var && !is_name_field(n) {
+        if n.kind_str() == "identifier" && text(n, src) == var && !is_name_field(n) {
             return true;
         }
         let mut cursor = n.walk();
@@ -165,7 +166,7 @@ fn mentions(node: Node<'_>, var: &str, src: &str) -> bool {
 
 /// An attribute name (`x.var`) or keyword name (`f(var=1)`), not a variable.
 fn is_name_field(node: Node<'_>) -> bool {
-    node.parent().is_some_and(|p| match p.kind() {
+    node.parent().is_some_and(|p| match p.kind_str() {
         "attribute" => field_is(p, "attribute", node),
         "keyword_argument" => field_is(p, "name", node),
         _ => false,
@@ -209,7 +210,7 @@ fn query_form(found: &crate::query::QueryExpr<'_>, src: &str) -> Option<Form> {
                     let args = python::arguments(call);
                     let [entity] = args.as_slice() else { return None };
                     let entity = unparen(*entity);
-                    if entity.kind() != "identifier" || !loops::names_module_class(entity, text(entity, src), src) {
+                    if entity.kind_str() != "identifier" || !loops::names_module_class(entity, text(entity, src), src) {
                         return None;
                     }
                     Some(Form::Session(text(python::receiver(call)?, src).to_string()))
@@ -224,13 +225,13 @@ fn query_form(found: &crate::query::QueryExpr<'_>, src: &str) -> Option<Form> {
             let statement = *python::positional_arguments(call).first()?;
             let parsed = loops::executed_statement(statement, src)?;
             let entity = unparen(parsed.entity);
-            if entity.kind() != "identifier"
+            if entity.kind_str() != "identifier"
                 || !loops::names_module_class(entity, text(entity, src), src)
                 || !parsed.links.iter().all(|l| STATEMENT_LINKS.contains(&l.name))
             {
                 return None;
             }
-            let awaited = call.parent().is_some_and(|p| p.kind() == "await");
+            let awaited = call.parent().is_some_and(|p| p.kind_str() == "await");
             let executor = if start.name == "exec" { "exec" } else { "execute" };
             Some(Form::Statement {
                 session: text(python::receiver(call)?, src).to_string(),

@@ -1,5 +1,6 @@
 //! SA104 add-in-loop: `session.add(obj)` once per iteration of a loop that builds
 //! `obj`, with no other per-item session work (flush, commit, queries) in the loop.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -30,14 +31,14 @@ const PER_ITEM_WORK: &[&str] = &[
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(call), Some(obj)) = (m.get("call"), m.get("obj")) else { return };
     let src = checker.source();
-    if matches!(obj.kind(), "keyword_argument" | "list_splat" | "dictionary_splat" | "comment") {
+    if matches!(obj.kind_str(), "keyword_argument" | "list_splat" | "dictionary_splat" | "comment") {
         return;
     }
     let Some(receiver) = python::receiver(call) else { return };
     if python::db_handle(receiver, src) != Some(DbHandle::Session) {
         return;
     }
-    let Some(statement) = call.parent().filter(|p| p.kind() == "expression_statement") else { return };
+    let Some(statement) = call.parent().filter(|p| p.kind_str() == "expression_statement") else { return };
     let Some(place) = loops::enclosing_for(statement) else { return };
     if place.leaves_after || place.handled {
         return;
@@ -72,19 +73,19 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// `add(user)` after `user = User(...)` in the loop body. `None` for anything else.
 fn built_in_loop<'s>(obj: Node<'_>, add: Node<'_>, body: &[Node<'_>], src: &'s str) -> Option<&'s str> {
     let obj = unparen(obj);
-    match obj.kind() {
+    match obj.kind_str() {
         "call" => constructed_class(obj, src),
         "identifier" => {
             let name = src.get(obj.byte_range())?;
             // The last assignment to `name` in the loop body before the `add`.
             let value = body
                 .iter()
-                .filter(|n| n.kind() == "assignment" && n.end_byte() <= add.start_byte())
+                .filter(|n| n.kind_str() == "assignment" && n.end_byte() <= add.start_byte())
                 .filter(|n| n.child_by_field_name("left").is_some_and(|l| src.get(l.byte_range()) == Some(name)))
                 .filter_map(|n| n.child_by_field_name("right"))
                 .next_back()?;
             let value = unparen(value);
-            (value.kind() == "call").then(|| constructed_class(value, src)).flatten()
+            (value.kind_str() == "call").then(|| constructed_class(value, src)).flatten()
         }
         _ => None,
     }
@@ -93,7 +94,7 @@ fn built_in_loop<'s>(obj: Node<'_>, add: Node<'_>, body: &[Node<'_>], src: &'s s
 /// `User(...)`, `models.User(...)`, `User.from_dict(...)`: the class name.
 fn constructed_class<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
     let function = unparen(call.child_by_field_name("function")?);
-    let name = match function.kind() {
+    let name = match function.kind_str() {
         "identifier" => src.get(function.byte_range())?,
         "attribute" => {
             let attr = src.get(function.child_by_field_name("attribute")?.byte_range())?;
@@ -104,7 +105,7 @@ fn constructed_class<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
                 let object = unparen(function.child_by_field_name("object")?);
                 let class = src.get(object.byte_range())?;
                 let alternate = attr.starts_with("from_") || attr == "create";
-                if object.kind() == "identifier" && is_class_name(class) && alternate {
+                if object.kind_str() == "identifier" && is_class_name(class) && alternate {
                     class
                 } else {
                     return None;
@@ -123,7 +124,7 @@ fn is_class_name(name: &str) -> bool {
 
 /// Does the loop body flush, commit, query or otherwise use the session per item?
 fn does_per_item_work(body: &[Node<'_>], session: &str, src: &str) -> bool {
-    body.iter().any(|node| match node.kind() {
+    body.iter().any(|node| match node.kind_str() {
         "call" => {
             let name = python::callee_name(*node, src).unwrap_or("");
             if PER_ITEM_WORK.contains(&name) || query::resolve_query(*node, src).is_some() {
@@ -131,7 +132,7 @@ fn does_per_item_work(body: &[Node<'_>], session: &str, src: &str) -> bool {
             }
             // `ti.set_state(state, session=session)`: the session handed to per-item work.
             let passes_session = python::arguments(*node).into_iter().any(|arg| {
-                let value = if arg.kind() == "keyword_argument" { arg.child_by_field_name("value") } else { Some(arg) };
+                let value = if arg.kind_str() == "keyword_argument" { arg.child_by_field_name("value") } else { Some(arg) };
                 value.is_some_and(|v| src.get(unparen(v).byte_range()) == Some(session))
             });
             if passes_session {
@@ -159,17 +160,17 @@ fn does_per_item_work(body: &[Node<'_>], session: &str, src: &str) -> bool {
 /// `(1, 2, 3)`, `["a", "b"]`, `range(3)`: three items or fewer, nothing to batch.
 fn is_tiny_literal(iterable: Node<'_>, src: &str) -> bool {
     let iterable = unparen(iterable);
-    match iterable.kind() {
+    match iterable.kind_str() {
         "list" | "tuple" | "set" => {
             let mut cursor = iterable.walk();
-            let items: Vec<Node<'_>> = iterable.named_children(&mut cursor).filter(|c| c.kind() != "comment").collect();
-            items.len() <= 3 && !items.iter().any(|i| matches!(i.kind(), "list_splat" | "parenthesized_list_splat"))
+            let items: Vec<Node<'_>> = iterable.named_children(&mut cursor).filter(|c| c.kind_str() != "comment").collect();
+            items.len() <= 3 && !items.iter().any(|i| matches!(i.kind_str(), "list_splat" | "parenthesized_list_splat"))
         }
         "call" if python::callee_name(iterable, src) == Some("range") && python::receiver(iterable).is_none() => {
             match python::positional_arguments(iterable).as_slice() {
                 [stop] => {
                     let stop = unparen(*stop);
-                    stop.kind() == "integer"
+                    stop.kind_str() == "integer"
                         && src.get(stop.byte_range()).and_then(|t| t.parse::<u64>().ok()).is_some_and(|n| n <= 3)
                 }
                 _ => false,

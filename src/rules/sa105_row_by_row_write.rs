@@ -2,6 +2,7 @@
 //! each one, or sets the same column values on each one, where one bulk
 //! `DELETE` / `UPDATE` statement would do. The loop and query are read during
 //! the pass; columns, relationships and cascades come from the model index.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -91,7 +92,7 @@ fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
 fn collect_identifiers<'s>(node: Node<'_>, src: &'s str, out: &mut Vec<&'s str>) {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
-        if n.kind() == "identifier" {
+        if n.kind_str() == "identifier" {
             out.push(text(n, src));
         }
         let mut cursor = n.walk();
@@ -113,16 +114,16 @@ fn body_writes(body: Node<'_>, var: &str, bound: &[&str], src: &str) -> Option<W
     let mut adds = 0;
     let mut sets: Vec<(String, String)> = Vec::new();
     let mut cursor = body.walk();
-    let statements: Vec<Node<'_>> = body.named_children(&mut cursor).filter(|s| s.kind() != "comment").collect();
+    let statements: Vec<Node<'_>> = body.named_children(&mut cursor).filter(|s| s.kind_str() != "comment").collect();
     for statement in statements {
-        if statement.kind() != "expression_statement" || statement.named_child_count() != 1 {
+        if statement.kind_str() != "expression_statement" || statement.named_child_count() != 1 {
             return None;
         }
         let mut expr = unparen(statement.named_child(0)?);
-        if expr.kind() == "await" {
+        if expr.kind_str() == "await" {
             expr = unparen(expr.named_child(0)?);
         }
-        match expr.kind() {
+        match expr.kind_str() {
             "call" => match session_call(expr, var, src)? {
                 "delete" => deletes += 1,
                 _ => adds += 1,
@@ -130,11 +131,11 @@ fn body_writes(body: Node<'_>, var: &str, bound: &[&str], src: &str) -> Option<W
             "assignment" => {
                 let target = expr.child_by_field_name("left")?;
                 let value = expr.child_by_field_name("right")?;
-                if target.kind() != "attribute" || expr.child_by_field_name("type").is_some() {
+                if target.kind_str() != "attribute" || expr.child_by_field_name("type").is_some() {
                     return None;
                 }
                 let object = target.child_by_field_name("object")?;
-                if object.kind() != "identifier" || text(object, src) != var {
+                if object.kind_str() != "identifier" || text(object, src) != var {
                     return None;
                 }
                 let name = text(target.child_by_field_name("attribute")?, src).to_string();
@@ -158,7 +159,7 @@ fn session_call<'s>(call: Node<'_>, var: &str, src: &'s str) -> Option<&'s str> 
     let method = python::callee_name(call, src).filter(|m| matches!(*m, "delete" | "add"))?;
     let args = python::arguments(call);
     let [only] = args.as_slice() else { return None };
-    if only.kind() != "identifier" || text(*only, src) != var {
+    if only.kind_str() != "identifier" || text(*only, src) != var {
         return None;
     }
     let receiver = python::dotted_name(python::receiver(call)?, src)?;
@@ -176,7 +177,7 @@ fn same_every_row(value: Node<'_>, bound: &[&str], src: &str) -> bool {
         if budget == 0 {
             return false;
         }
-        match node.kind() {
+        match node.kind_str() {
             "identifier" => {
                 if bound.contains(&text(node, src)) {
                     return false;
@@ -266,7 +267,7 @@ fn bulk_statement(found: &QueryExpr<'_>, src: &str) -> Option<Statement> {
                     let args = python::arguments(call);
                     let [entity] = args.as_slice() else { return None };
                     let node = unparen(*entity);
-                    if node.kind() != "identifier" || !loops::names_module_class(node, text(node, src), src) {
+                    if node.kind_str() != "identifier" || !loops::names_module_class(node, text(node, src), src) {
                         return None;
                     }
                     format!("{}.query({})", text(python::receiver(call)?, src), text(*entity, src))
@@ -283,13 +284,13 @@ fn bulk_statement(found: &QueryExpr<'_>, src: &str) -> Option<Statement> {
             let [statement] = args.as_slice() else { return None };
             let parsed = loops::executed_statement(*statement, src)?;
             let entity = unparen(parsed.entity);
-            if entity.kind() != "identifier" || !loops::names_module_class(entity, text(entity, src), src) {
+            if entity.kind_str() != "identifier" || !loops::names_module_class(entity, text(entity, src), src) {
                 return None;
             }
             for link in &parsed.links {
                 add(link)?;
             }
-            let awaited = call.parent().is_some_and(|p| p.kind() == "await");
+            let awaited = call.parent().is_some_and(|p| p.kind_str() == "await");
             let session = format!("{}{}", if awaited { "await " } else { "" }, text(python::receiver(call)?, src));
             Some(Statement { legacy_head: None, session, criteria: parsed.exact.then_some(criteria) })
         }

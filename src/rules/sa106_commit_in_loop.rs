@@ -1,6 +1,7 @@
 //! SA106 commit-in-loop: `session.commit()` on every iteration of a loop over
 //! clearly bounded data. Precision first: conditional commits, batch loops, retry
 //! loops, per-item transactions, `while` loops and unknown iterables are skipped.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -22,10 +23,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(handle) = python::db_handle(receiver, src) else { return };
     // The commit is a statement of its own: `session.commit()` / `await session.commit()`.
     let expr = match call.parent() {
-        Some(parent) if parent.kind() == "await" => parent,
+        Some(parent) if parent.kind_str() == "await" => parent,
         _ => call,
     };
-    let Some(statement) = expr.parent().filter(|p| p.kind() == "expression_statement") else { return };
+    let Some(statement) = expr.parent().filter(|p| p.kind_str() == "expression_statement") else { return };
     let Some(place) = loops::enclosing_for(statement) else { return };
     if place.handled || place.leaves_after || loops::within_while(place.node) {
         return;
@@ -106,7 +107,7 @@ fn is_batch_name(name: &str) -> bool {
 /// Per-item transactions on purpose: the loop body rolls back or opens savepoints.
 fn handles_failures_per_item(for_loop: Node<'_>, src: &str) -> bool {
     loops::body_nodes(for_loop).into_iter().any(|node| {
-        node.kind() == "call"
+        node.kind_str() == "call"
             && python::receiver(node).is_some()
             && matches!(python::callee_name(node, src), Some("rollback" | "begin_nested"))
     })
@@ -118,10 +119,10 @@ fn is_bounded(node: Node<'_>, src: &str, depth: usize) -> bool {
         return false;
     }
     let node = unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "list" | "tuple" | "set" => {
             let mut cursor = node.walk();
-            let items = node.named_children(&mut cursor).filter(|c| c.kind() != "comment").count();
+            let items = node.named_children(&mut cursor).filter(|c| c.kind_str() != "comment").count();
             items > 3
         }
         "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
@@ -182,13 +183,13 @@ fn is_bounded_call(call: Node<'_>, src: &str, depth: usize) -> bool {
 
 fn is_small_literal(node: Node<'_>, src: &str) -> bool {
     let node = unparen(node);
-    node.kind() == "integer" && src.get(node.byte_range()).and_then(|t| t.parse::<u64>().ok()).is_some_and(|n| n <= 3)
+    node.kind_str() == "integer" && src.get(node.byte_range()).and_then(|t| t.parse::<u64>().ok()).is_some_and(|n| n <= 3)
 }
 
 /// A query's results, in any dialect; `.partitions()` yields batches.
 fn is_query(node: Node<'_>, src: &str) -> bool {
     let node = unparen(node);
-    let node = if node.kind() == "await" { node.named_child(0).map(unparen).unwrap_or(node) } else { node };
+    let node = if node.kind_str() == "await" { node.named_child(0).map(unparen).unwrap_or(node) } else { node };
     if let Some(found) = query::resolve_query(node, src) {
         return !found.chain.names().any(|n| matches!(n, "partitions" | "fetchmany" | "first" | "one" | "scalar"));
     }
@@ -200,15 +201,15 @@ fn is_batched_comprehension(node: Node<'_>, src: &str) -> bool {
     let mut cursor = node.walk();
     let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
     let body = node.child_by_field_name("body").map(unparen);
-    if body.is_some_and(|b| b.kind() == "subscript" && has_slice(b)) {
+    if body.is_some_and(|b| b.kind_str() == "subscript" && has_slice(b)) {
         return true;
     }
-    children.iter().filter(|c| c.kind() == "for_in_clause").any(|clause| {
+    children.iter().filter(|c| c.kind_str() == "for_in_clause").any(|clause| {
         let right = clause.child_by_field_name("right").map(unparen);
         let left = clause.child_by_field_name("left").and_then(|l| src.get(l.byte_range())).unwrap_or("");
         is_batch_name(left)
             || right.is_some_and(|r| {
-                r.kind() == "call"
+                r.kind_str() == "call"
                     && (python::callee_name(r, src) == Some("range") && python::positional_arguments(r).len() == 3
                         || python::callee_name(r, src).is_some_and(is_batch_name))
             })
@@ -217,7 +218,7 @@ fn is_batched_comprehension(node: Node<'_>, src: &str) -> bool {
 
 fn has_slice(subscript: Node<'_>) -> bool {
     let mut cursor = subscript.walk();
-    let found = subscript.named_children(&mut cursor).any(|c| c.kind() == "slice");
+    let found = subscript.named_children(&mut cursor).any(|c| c.kind_str() == "slice");
     found
 }
 
@@ -247,7 +248,7 @@ fn is_collection_annotation(annotation: &str) -> bool {
 fn root_name<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
     let mut current = unparen(node);
     loop {
-        current = match current.kind() {
+        current = match current.kind_str() {
             "attribute" => unparen(current.child_by_field_name("object")?),
             "subscript" => unparen(current.child_by_field_name("value")?),
             "call" => unparen(current.child_by_field_name("function")?),
@@ -263,7 +264,7 @@ fn loop_bound_names<'s>(left: Node<'_>, body: &[Node<'_>], src: &'s str) -> Vec<
     let mut names = Vec::new();
     let mut targets = vec![left];
     for node in body {
-        match node.kind() {
+        match node.kind_str() {
             "assignment" => targets.extend(node.child_by_field_name("left")),
             "for_statement" => targets.extend(node.child_by_field_name("left")),
             "as_pattern_target" => targets.push(*node),
@@ -271,7 +272,7 @@ fn loop_bound_names<'s>(left: Node<'_>, body: &[Node<'_>], src: &'s str) -> Vec<
         }
     }
     while let Some(target) = targets.pop() {
-        match target.kind() {
+        match target.kind_str() {
             "identifier" => names.extend(src.get(target.byte_range())),
             "pattern_list" | "tuple_pattern" | "list_pattern" | "as_pattern_target" | "parenthesized_expression" => {
                 let mut cursor = target.walk();
@@ -315,7 +316,7 @@ fn writes_per_item(body: &[Node<'_>], bound: &[&str], receiver: Node<'_>, handle
     let is_bound = |node: Node<'_>| root_name(node, src).is_some_and(|root| bound.contains(&root));
     // `user.name`, `obj.data["k"]`: an attribute of a per-iteration object (not `row["k"]` of a dict).
     let is_bound_attribute = |node: Node<'_>| has_attribute_hop(node) && is_bound(node);
-    body.iter().any(|node| match node.kind() {
+    body.iter().any(|node| match node.kind_str() {
         "assignment" | "augmented_assignment" => node.child_by_field_name("left").is_some_and(is_bound_attribute),
         "delete_statement" => {
             let mut cursor = node.walk();
@@ -347,7 +348,7 @@ fn writes_per_item(body: &[Node<'_>], bound: &[&str], receiver: Node<'_>, handle
 /// An inner `for` loop over a query's rows: the commit closes a group of rows, not one item.
 fn has_inner_query_loop(for_loop: Node<'_>, body: &[Node<'_>], src: &str) -> bool {
     body.iter().any(|node| {
-        node.kind() == "for_statement"
+        node.kind_str() == "for_statement"
             && node.id() != for_loop.id()
             && node.child_by_field_name("right").is_some_and(|r| query::resolve_query(unparen(r), src).is_some())
     })
@@ -357,7 +358,7 @@ fn has_inner_query_loop(for_loop: Node<'_>, body: &[Node<'_>], src: &str) -> boo
 fn has_attribute_hop(node: Node<'_>) -> bool {
     let mut current = unparen(node);
     loop {
-        match current.kind() {
+        match current.kind_str() {
             "attribute" => return true,
             "subscript" => match current.child_by_field_name("value") {
                 Some(value) => current = unparen(value),
@@ -385,7 +386,7 @@ fn is_filtered_item_commit(
         if ancestor.id() == for_loop.id() {
             break;
         }
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "elif_clause" | "else_clause" | "case_clause" | "match_statement" => return false,
             "if_statement" => {
                 let Some(condition) = ancestor.child_by_field_name("condition") else { return false };
@@ -444,7 +445,7 @@ fn is_item_filter(condition: Node<'_>, bound: &[&str], src: &str) -> bool {
         if budget == 0 {
             return false;
         }
-        match node.kind() {
+        match node.kind_str() {
             "integer" | "float" | "lambda" => return false,
             "binary_operator" => {
                 let operator = node.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
@@ -478,7 +479,7 @@ fn block_nodes(block: Node<'_>) -> Vec<Node<'_>> {
     let mut out = Vec::new();
     let mut stack = vec![block];
     while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
             continue;
         }
         out.push(node);

@@ -4,6 +4,7 @@
 //! single `in_()` query before the loop would do. Purely syntactic; each query
 //! is analysed once, from the link that starts it (`query`, `scalars`, `get`,
 //! Flask's `Model.query`, or the method that runs a query held in a variable).
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -132,7 +133,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// Is `node` inside a `for` loop or comprehension of its own function? (A cheap first filter.)
 fn in_loop(node: Node<'_>) -> bool {
     for ancestor in python::ancestors(node) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "for_statement"
             | "list_comprehension"
@@ -148,7 +149,7 @@ fn in_loop(node: Node<'_>) -> bool {
 /// Is the query part of an assertion (`assert ...`, `self.assertEqual(...)`, `eq_(...)`) in its function?
 fn in_assertion(node: Node<'_>, src: &str) -> bool {
     for ancestor in python::ancestors(node) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "assert_statement" => return true,
             "call" => {
@@ -237,12 +238,12 @@ impl<'t> Found<'t> {
             return;
         }
         for arg in python::arguments(call) {
-            if name == "filter_by" && arg.kind() == "keyword_argument" {
+            if name == "filter_by" && arg.kind_str() == "keyword_argument" {
                 if let (Some(key), Some(value)) = (arg.child_by_field_name("name"), arg.child_by_field_name("value")) {
                     self.keywords.push((text(key, src).to_string(), value));
                 }
             }
-            if matches!(name, "get" | "get_or_404") && arg.kind() != "keyword_argument" {
+            if matches!(name, "get" | "get_or_404") && arg.kind_str() != "keyword_argument" {
                 self.keywords.push(("id".to_string(), arg));
             }
             self.sources.push(arg);
@@ -255,7 +256,7 @@ impl<'t> Found<'t> {
 fn outermost(node: Node<'_>) -> Node<'_> {
     let mut current = node;
     while let Some(parent) = current.parent() {
-        let continues = match parent.kind() {
+        let continues = match parent.kind_str() {
             "attribute" => parent.child_by_field_name("object").is_some_and(|o| o.id() == current.id()),
             "call" => parent.child_by_field_name("function").is_some_and(|f| f.id() == current.id()),
             "parenthesized_expression" | "await" => true,
@@ -353,10 +354,10 @@ fn legacy<'t>(q: &query::QueryExpr<'t>, outer: Node<'t>, src: &'t str) -> Option
 /// Is a legacy query iterated where it stands (`for x in q`, `list(q)`)?
 fn is_iterated(node: Node<'_>, src: &str) -> bool {
     let Some(parent) = node.parent() else { return false };
-    match parent.kind() {
+    match parent.kind_str() {
         "for_statement" | "for_in_clause" => parent.child_by_field_name("right").is_some_and(|r| r.id() == node.id()),
         "argument_list" => parent.parent().is_some_and(|call| {
-            call.kind() == "call"
+            call.kind_str() == "call"
                 && python::receiver(call).is_none()
                 && matches!(python::callee_name(call, src), Some("list" | "tuple" | "set" | "sorted" | "enumerate"))
         }),
@@ -411,7 +412,7 @@ fn statement_parts<'t>(node: Node<'t>, src: &'t str, found: &mut Found<'t>, dept
             let call = first.call?;
             let sql = python::positional_arguments(call).into_iter().next()?;
             let sql = unparen(sql);
-            if !matches!(sql.kind(), "string" | "concatenated_string") {
+            if !matches!(sql.kind_str(), "string" | "concatenated_string") {
                 return None;
             }
             // Skip the string prefix (`r`, `f`, ...) and the quotes.
@@ -429,7 +430,7 @@ fn statement_parts<'t>(node: Node<'t>, src: &'t str, found: &mut Found<'t>, dept
             found.shape.extend(python::arguments(call));
             Some(())
         }
-        _ if chain.root.kind() == "identifier" => {
+        _ if chain.root.kind_str() == "identifier" => {
             let value = query::assigned_value(chain.root, src)?;
             statement_parts(value, src, found, depth + 1)
         }
@@ -440,7 +441,7 @@ fn statement_parts<'t>(node: Node<'t>, src: &'t str, found: &mut Found<'t>, dept
 /// `User` in `select(User)`, `User` in `select(User.id)` or `select(models.User)`.
 fn model_of(node: Node<'_>, src: &str) -> Option<String> {
     let node = unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "identifier" => Some(text(node, src)).filter(|n| query::is_class_name(n)).map(str::to_string),
         "attribute" => {
             let attr = text(node.child_by_field_name("attribute")?, src);
@@ -448,7 +449,7 @@ fn model_of(node: Node<'_>, src: &str) -> Option<String> {
                 return Some(attr.to_string());
             }
             let object = unparen(node.child_by_field_name("object")?);
-            let name = match object.kind() {
+            let name = match object.kind_str() {
                 "identifier" => text(object, src),
                 "attribute" => text(object.child_by_field_name("attribute")?, src),
                 _ => return None,
@@ -483,7 +484,7 @@ fn session_get<'t>(call: Node<'t>, src: &'t str) -> Option<Found<'t>> {
 
 /// `q.filter(...).first()` where `q = session.query(M)...` is built earlier (possibly in steps).
 fn variable_query<'t>(chain: &python::Chain<'t>, src: &'t str) -> Option<Found<'t>> {
-    if chain.root.kind() != "identifier" {
+    if chain.root.kind_str() != "identifier" {
         return None;
     }
     let terminal_at = chain.links.iter().position(|l| l.call.is_some() && TERMINALS.contains(&l.name))?;
@@ -532,7 +533,7 @@ fn variable_query<'t>(chain: &python::Chain<'t>, src: &'t str) -> Option<Found<'
             return Some(found);
         }
         let steps = python::chain(value, src);
-        if steps.root.kind() != "identifier"
+        if steps.root.kind_str() != "identifier"
             || steps.links.is_empty()
             || steps.links.iter().any(|l| TERMINALS.contains(&l.name) || NOT_RUN.contains(&l.name) || l.call.is_none())
         {
@@ -564,7 +565,7 @@ struct Hit<'t, 's> {
 /// The innermost loop that runs the query once per item with criteria depending on its variable.
 fn batch_loop<'t, 's>(outer: Node<'t>, found: &Found<'t>, src: &'s str) -> Option<Hit<'t, 's>> {
     for ancestor in python::ancestors(outer) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "function_definition" | "lambda" | "class_definition" => return None,
             "for_statement"
             | "list_comprehension"
@@ -633,9 +634,9 @@ fn session_per_item(l: &Loop<'_>, found: &Found<'_>, src: &str) -> bool {
         if budget == 0 {
             return false;
         }
-        let binding = match node.kind() {
+        let binding = match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
-            "as_pattern" if node.parent().is_some_and(|p| p.kind() == "with_item") => {
+            "as_pattern" if node.parent().is_some_and(|p| p.kind_str() == "with_item") => {
                 let mut cursor = node.walk();
                 let target = node.children_by_field_name("alias", &mut cursor).next();
                 target.zip(node.named_child(0))
@@ -658,11 +659,11 @@ fn session_per_item(l: &Loop<'_>, found: &Found<'_>, src: &str) -> bool {
 /// a new session or connection, not a scope nested in an existing one.
 fn opens_session(value: Node<'_>, src: &str) -> bool {
     let mut value = unparen(value);
-    if value.kind() == "await" {
+    if value.kind_str() == "await" {
         let Some(inner) = value.named_child(0) else { return false };
         value = unparen(inner);
     }
-    if value.kind() != "call" {
+    if value.kind_str() != "call" {
         return false;
     }
     let Some(name) = python::callee_name(value, src) else { return false };
@@ -680,7 +681,7 @@ fn range_criteria(source: Node<'_>, names: &[&str], src: &str) -> bool {
         if budget == 0 {
             return false;
         }
-        match node.kind() {
+        match node.kind_str() {
             "comparison_operator" => {
                 let ranged = python::comparison_pairs(node).into_iter().any(|(left, op, right)| {
                     RANGE_OPERATORS.contains(&op)
@@ -707,11 +708,11 @@ fn range_criteria(source: Node<'_>, names: &[&str], src: &str) -> bool {
 
 /// A `for` statement or comprehension (its first clause), whatever its target pattern.
 fn loop_of(node: Node<'_>) -> Option<Loop<'_>> {
-    let clause = if node.kind() == "for_statement" {
+    let clause = if node.kind_str() == "for_statement" {
         node
     } else {
         let mut cursor = node.walk();
-        let clause = node.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause")?;
+        let clause = node.named_children(&mut cursor).find(|c| c.kind_str() == "for_in_clause")?;
         clause
     };
     let var = clause.child_by_field_name("left")?;
@@ -722,11 +723,11 @@ fn loop_of(node: Node<'_>) -> Option<Loop<'_>> {
 /// Names bound by the loop: its target (`x`, `i, x`, `(k, v)`) and, for a comprehension, every clause's.
 fn bound_names<'s>(l: &Loop<'_>, src: &'s str) -> Vec<&'s str> {
     let mut names = Vec::new();
-    if l.node.kind() == "for_statement" {
+    if l.node.kind_str() == "for_statement" {
         target_names(l.var, src, &mut names);
     } else {
         let mut cursor = l.node.walk();
-        for clause in l.node.named_children(&mut cursor).filter(|c| c.kind() == "for_in_clause") {
+        for clause in l.node.named_children(&mut cursor).filter(|c| c.kind_str() == "for_in_clause") {
             if let Some(left) = clause.child_by_field_name("left") {
                 target_names(left, src, &mut names);
             }
@@ -739,7 +740,7 @@ fn bound_names<'s>(l: &Loop<'_>, src: &'s str) -> Vec<&'s str> {
 fn target_names<'s>(target: Node<'_>, src: &'s str, out: &mut Vec<&'s str>) {
     let mut stack = vec![target];
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.kind_str() {
             "identifier" => {
                 let name = text(node, src);
                 if !out.contains(&name) {
@@ -773,7 +774,7 @@ fn dependent_names<'s>(l: &Loop<'_>, mut names: Vec<&'s str>, src: &'s str) -> V
         if budget == 0 {
             break;
         }
-        let pair = match node.kind() {
+        let pair = match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
             "assignment" | "augmented_assignment" => {
                 node.child_by_field_name("left").zip(node.child_by_field_name("right"))
@@ -782,7 +783,7 @@ fn dependent_names<'s>(l: &Loop<'_>, mut names: Vec<&'s str>, src: &'s str) -> V
             "for_statement" => node.child_by_field_name("left").zip(node.child_by_field_name("right")),
             "with_item" => {
                 let value = node.child_by_field_name("value");
-                value.filter(|v| v.kind() == "as_pattern").and_then(|v| {
+                value.filter(|v| v.kind_str() == "as_pattern").and_then(|v| {
                     let mut cursor = v.walk();
                     let target = v.children_by_field_name("alias", &mut cursor).next();
                     target.zip(v.named_child(0))
@@ -822,7 +823,7 @@ fn depends_on<'t>(node: Node<'t>, names: &[&str], src: &str) -> Option<Node<'t>>
         if budget == 0 {
             return None;
         }
-        match current.kind() {
+        match current.kind_str() {
             "identifier" => {
                 if names.contains(&text(current, src)) {
                     return Some(current);
@@ -873,13 +874,13 @@ fn depends_on<'t>(node: Node<'t>, names: &[&str], src: &str) -> Option<Node<'t>>
 /// `chunk` or `[x.id for x in chunk]`: a collection handed out by the loop, passed whole to `in_()`.
 fn is_key_collection(node: Node<'_>, src: &str) -> bool {
     let node = unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         // Not a statement variable (`ids = select(...)`): that is a subquery.
         "identifier" => !query::is_statement(node, src),
         "list_comprehension" | "set_comprehension" | "generator_expression" => {
             let mut cursor = node.walk();
-            let clause = node.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause");
-            clause.and_then(|c| c.child_by_field_name("right")).is_some_and(|r| unparen(r).kind() == "identifier")
+            let clause = node.named_children(&mut cursor).find(|c| c.kind_str() == "for_in_clause");
+            clause.and_then(|c| c.child_by_field_name("right")).is_some_and(|r| unparen(r).kind_str() == "identifier")
         }
         _ => false,
     }
@@ -888,16 +889,16 @@ fn is_key_collection(node: Node<'_>, src: &str) -> bool {
 /// `("a", "b")`, `[x, y, z]`, `range(3)`, or a name bound to one of those: a handful of items.
 fn is_small_literal(node: Node<'_>, src: &str, depth: usize) -> bool {
     let node = unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "list" | "tuple" | "set" => {
             let mut cursor = node.walk();
-            let items: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
-            items.len() <= 3 && !items.iter().any(|i| matches!(i.kind(), "list_splat" | "parenthesized_list_splat"))
+            let items: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|n| n.kind_str() != "comment").collect();
+            items.len() <= 3 && !items.iter().any(|i| matches!(i.kind_str(), "list_splat" | "parenthesized_list_splat"))
         }
         "call" if python::callee_name(node, src) == Some("range") && python::receiver(node).is_none() => {
             let ints: Option<Vec<i64>> = python::arguments(node)
                 .into_iter()
-                .map(|a| (a.kind() == "integer").then(|| text(a, src).replace('_', "").parse::<i64>().ok()).flatten())
+                .map(|a| (a.kind_str() == "integer").then(|| text(a, src).replace('_', "").parse::<i64>().ok()).flatten())
                 .collect();
             match ints.as_deref() {
                 Some([stop]) => *stop <= 3,
@@ -931,13 +932,13 @@ fn is_grown(name: Node<'_>, src: &str) -> bool {
         if budget == 0 {
             return true;
         }
-        match node.kind() {
+        match node.kind_str() {
             "call" => {
                 let grows = matches!(
                     python::callee_name(node, src),
                     Some("append" | "extend" | "add" | "insert" | "update" | "setdefault")
                 );
-                if grows && python::receiver(node).is_some_and(|r| r.kind() == "identifier" && text(r, src) == ident) {
+                if grows && python::receiver(node).is_some_and(|r| r.kind_str() == "identifier" && text(r, src) == ident) {
                     return true;
                 }
             }
@@ -959,10 +960,10 @@ fn module_constant<'t>(name: Node<'t>, src: &str) -> Option<Node<'t>> {
     let mut cursor = module.walk();
     let values: Vec<Node<'t>> = module
         .named_children(&mut cursor)
-        .filter(|s| s.kind() == "expression_statement")
+        .filter(|s| s.kind_str() == "expression_statement")
         .filter_map(|s| s.named_child(0))
-        .filter(|a| a.kind() == "assignment")
-        .filter(|a| a.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text(l, src) == ident))
+        .filter(|a| a.kind_str() == "assignment")
+        .filter(|a| a.child_by_field_name("left").is_some_and(|l| l.kind_str() == "identifier" && text(l, src) == ident))
         .filter_map(|a| a.child_by_field_name("right"))
         .collect();
     match values.as_slice() {
@@ -974,7 +975,7 @@ fn module_constant<'t>(name: Node<'t>, src: &str) -> Option<Node<'t>> {
 /// A chunked loop: `for start in range(0, n, size)`, `for part in chunks(ids, 500)`.
 fn is_chunked(l: &Loop<'_>, src: &str) -> bool {
     let iterable = unparen(l.iterable);
-    if iterable.kind() != "call" {
+    if iterable.kind_str() != "call" {
         return false;
     }
     let Some(name) = python::callee_name(iterable, src) else { return false };
@@ -992,11 +993,11 @@ fn is_chunk_name(name: &str) -> bool {
 
 /// `for attempt in range(n):` whose body `break`s out: tries until one succeeds.
 fn is_retry(l: &Loop<'_>, src: &str) -> bool {
-    if l.node.kind() != "for_statement" {
+    if l.node.kind_str() != "for_statement" {
         return false;
     }
     let iterable = unparen(l.iterable);
-    let ranged = iterable.kind() == "call"
+    let ranged = iterable.kind_str() == "call"
         && python::callee_name(iterable, src) == Some("range")
         && python::receiver(iterable).is_none();
     if !ranged {
@@ -1005,7 +1006,7 @@ fn is_retry(l: &Loop<'_>, src: &str) -> bool {
     let Some(body) = l.node.child_by_field_name("body") else { return false };
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.kind_str() {
             "break_statement" => return true,
             "for_statement" | "while_statement" | "function_definition" | "class_definition" | "lambda" => continue,
             _ => {}
@@ -1021,13 +1022,13 @@ fn is_retry(l: &Loop<'_>, src: &str) -> bool {
 /// `raise`, or a `break` of this loop (not of an inner one).
 fn leaves_after(outer: Node<'_>, l: &Loop<'_>) -> bool {
     let path: Vec<Node<'_>> = python::ancestors(outer).take_while(|a| a.id() != l.node.id()).collect();
-    let mut inner_loops = path.iter().filter(|a| matches!(a.kind(), "for_statement" | "while_statement")).count();
+    let mut inner_loops = path.iter().filter(|a| matches!(a.kind_str(), "for_statement" | "while_statement")).count();
     for node in path {
-        match node.kind() {
+        match node.kind_str() {
             "for_statement" | "while_statement" => inner_loops = inner_loops.saturating_sub(1),
             "block" => {
                 let mut cursor = node.walk();
-                let leaves = node.named_children(&mut cursor).any(|s| match s.kind() {
+                let leaves = node.named_children(&mut cursor).any(|s| match s.kind_str() {
                     "return_statement" | "raise_statement" => true,
                     "break_statement" => inner_loops == 0,
                     _ => false,
@@ -1060,7 +1061,7 @@ fn column_hint(found: &Found<'_>, names: &[&str], src: &str) -> Option<String> {
             if budget == 0 {
                 break;
             }
-            if node.kind() == "comparison_operator" {
+            if node.kind_str() == "comparison_operator" {
                 for (left, op, right) in python::comparison_pairs(node) {
                     if op != "==" {
                         continue;
@@ -1098,7 +1099,7 @@ fn advice(found: &Found<'_>, model: Option<&str>, column: &str, outer: Node<'_>,
         .as_deref()
         .filter(|s| s.len() <= 40 && !s.contains('\n') && !s.is_empty())
         .unwrap_or(if found.form == Form::Flask { "db.session" } else { "session" });
-    let awaited = if outer.kind() == "await" || text(outer, src).starts_with("(await") { "await " } else { "" };
+    let awaited = if outer.kind_str() == "await" || text(outer, src).starts_with("(await") { "await " } else { "" };
     if found.aggregate {
         let form = match found.form {
             Form::Legacy | Form::Flask => {

@@ -2,6 +2,7 @@
 //! and that returns one object, where `Session.get()` does the same lookup through
 //! the identity map. The shape is read during the pass; whether the compared
 //! attribute is the model's single-column primary key comes from the model index.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -58,7 +59,7 @@ fn read_lookup(span: Node<'_>, src: &str) -> Option<Lookup> {
         || (or_404
             && args.len() == 1
             && args.first().is_some_and(|a| {
-                a.kind() == "keyword_argument"
+                a.kind_str() == "keyword_argument"
                     && a.child_by_field_name("name").is_some_and(|n| text(n, src) == "description")
             }));
     if !args_ok {
@@ -96,10 +97,10 @@ fn read_lookup(span: Node<'_>, src: &str) -> Option<Lookup> {
     }
     // 2.0: `session.scalars(stmt).first()`, `session.execute(stmt).scalar_one()`, `.scalars().one()`,
     // or the same on a result variable: `result = await session.execute(stmt)` ... `result.scalar_one()`.
-    let (executor, range) = if links.len() == 1 && chain.root.kind() == "identifier" {
+    let (executor, range) = if links.len() == 1 && chain.root.kind_str() == "identifier" {
         let value = query::assigned_value(chain.root, src)?;
         let inner = unparen(value);
-        let inner = if inner.kind() == "await" { unparen(inner.named_child(0)?) } else { inner };
+        let inner = if inner.kind_str() == "await" { unparen(inner.named_child(0)?) } else { inner };
         let result_links = python::chain(inner, src).links;
         let executor = executor_of(&result_links, method)?;
         // The result is read once, here: the lookup is the whole use of it.
@@ -147,7 +148,7 @@ fn statement_lookup(
 ) -> Option<Lookup> {
     let session = python::receiver(executor)?;
     let mut statement = unparen(statement);
-    if statement.kind() == "identifier" {
+    if statement.kind_str() == "identifier" {
         let values = loops::assignments_before(statement, src);
         let [only] = values.as_slice() else { return None };
         statement = unparen(*only);
@@ -163,7 +164,7 @@ fn statement_lookup(
     let [entity] = select_args.as_slice() else { return None };
     let entity = entity_text(*entity, src)?;
     let (key, value) = read_criterion(criterion, &entity, src)?;
-    let awaited = executor.parent().is_some_and(|p| p.kind() == "await");
+    let awaited = executor.parent().is_some_and(|p| p.kind_str() == "await");
     let session = format!("{}{}", if awaited { "await " } else { "" }, text(session, src));
     Some(Lookup { range, entity, key, value, method: method.into(), advice: Advice::Session(session) })
 }
@@ -183,19 +184,19 @@ fn read_criterion(link: &Link<'_>, entity: &str, src: &str) -> Option<(String, S
     let args = python::arguments(link.call?);
     let [arg] = args.as_slice() else { return None };
     let (key, value) = match link.name {
-        "filter_by" if arg.kind() == "keyword_argument" => {
+        "filter_by" if arg.kind_str() == "keyword_argument" => {
             (text(arg.child_by_field_name("name")?, src).to_string(), arg.child_by_field_name("value")?)
         }
-        "filter" | "where" if arg.kind() != "keyword_argument" => {
+        "filter" | "where" if arg.kind_str() != "keyword_argument" => {
             let comparison = unparen(*arg);
-            if comparison.kind() != "comparison_operator" {
+            if comparison.kind_str() != "comparison_operator" {
                 return None;
             }
             let pairs = python::comparison_pairs(comparison);
             let [(left, "==", right)] = pairs.as_slice() else { return None };
             let key_of = |side: Node<'_>| -> Option<String> {
                 let side = unparen(side);
-                if side.kind() != "attribute" {
+                if side.kind_str() != "attribute" {
                     return None;
                 }
                 let object = python::dotted_name(side.child_by_field_name("object")?, src)?;
@@ -214,7 +215,7 @@ fn read_criterion(link: &Link<'_>, entity: &str, src: &str) -> Option<(String, S
     // `M.id == None` is `IS NULL`; a column, subquery or bound parameter is no primary-key value.
     let value_text = text(value, src);
     let entity_root = entity.split('.').next().unwrap_or(entity);
-    if matches!(value.kind(), "none" | "list" | "tuple" | "set" | "dictionary" | "list_splat" | "dictionary_splat")
+    if matches!(value.kind_str(), "none" | "list" | "tuple" | "set" | "dictionary" | "list_splat" | "dictionary_splat")
         || python::is_sql_expression(value, src)
         || mentions(value, entity_root, src)
         || ["select(", "subquery", "bindparam(", "literal(", "func."].iter().any(|s| value_text.contains(s))
@@ -227,7 +228,7 @@ fn read_criterion(link: &Link<'_>, entity: &str, src: &str) -> Option<(String, S
 fn mentions(node: Node<'_>, name: &str, src: &str) -> bool {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
-        if n.kind() == "identifier" && text(n, src) == name {
+        if n.kind_str() == "identifier" && text(n, src) == name {
             return true;
         }
         let mut cursor = n.walk();
@@ -281,14 +282,14 @@ mod tests {
         let mut statements = Vec::new();
         let mut stack = vec![tree.root_node()];
         while let Some(n) = stack.pop() {
-            if matches!(n.kind(), "expression_statement" | "return_statement") {
+            if matches!(n.kind_str(), "expression_statement" | "return_statement") {
                 statements.push(n);
             }
             let mut cursor = n.walk();
             stack.extend(n.named_children(&mut cursor));
         }
         let statement = statements.into_iter().max_by_key(|n| n.start_byte())?;
-        let node = statement.named_child(0).filter(|n| n.kind() == "call")?;
+        let node = statement.named_child(0).filter(|n| n.kind_str() == "call")?;
         read_lookup(node, src).map(|l| (l.entity, l.key, l.value))
     }
 

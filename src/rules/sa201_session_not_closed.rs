@@ -4,6 +4,7 @@
 //! the end of the function is reported too, with its own message. Sessions handed
 //! to a caller (returned, yielded, stored, given to a context manager or an exit
 //! stack) are the caller's to close and are not reported.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -41,7 +42,7 @@ const TAKES_OWNERSHIP: &[&str] = &[
 
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(assign), Some(target), Some(call)) = (m.get("assign"), m.get("target"), m.get("call")) else { return };
-    if target.kind() != "identifier" {
+    if target.kind_str() != "identifier" {
         return;
     }
     let src = checker.source();
@@ -59,7 +60,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         _ => return,
     };
     // A `scoped_session` registry hands out the thread's session; `remove()` ends it elsewhere.
-    let plain_name = unparen(call).child_by_field_name("function").map(unparen).filter(|f| f.kind() == "identifier");
+    let plain_name = unparen(call).child_by_field_name("function").map(unparen).filter(|f| f.kind_str() == "identifier");
     if plain_name.is_some() && sessions::is_module_registry(call, &factory, src) {
         return;
     }
@@ -119,7 +120,7 @@ fn verdict(function: Node<'_>, assign: Node<'_>, var: &str, src: &str) -> Option
         if node.end_byte() <= assign.end_byte() {
             continue;
         }
-        if node.kind() == "identifier" && node.start_byte() >= assign.end_byte() && src.get(node.byte_range()) == Some(var)
+        if node.kind_str() == "identifier" && node.start_byte() >= assign.end_byte() && src.get(node.byte_range()) == Some(var)
         {
             match use_of(node, body, src) {
                 Use::Escapes => return None,
@@ -162,10 +163,10 @@ enum Use {
 fn use_of(ident: Node<'_>, body: Node<'_>, src: &str) -> Use {
     let Some(parent) = ident.parent() else { return Use::Other };
     // `var.close()`, `var.close` (registered as a callback), `var.begin()` in a `with`.
-    if parent.kind() == "attribute" && parent.child_by_field_name("object").is_some_and(|o| o.id() == ident.id()) {
+    if parent.kind_str() == "attribute" && parent.child_by_field_name("object").is_some_and(|o| o.id() == ident.id()) {
         let attribute = parent.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or("");
         let call = parent.parent().filter(|c| {
-            c.kind() == "call" && c.child_by_field_name("function").is_some_and(|f| f.id() == parent.id())
+            c.kind_str() == "call" && c.child_by_field_name("function").is_some_and(|f| f.id() == parent.id())
         });
         return match (attribute, call) {
             ("close", Some(_)) => Use::Close(place_of(parent, body)),
@@ -177,7 +178,7 @@ fn use_of(ident: Node<'_>, body: Node<'_>, src: &str) -> Use {
     }
     let mut child = ident;
     for ancestor in python::ancestors(ident) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             // `with s:`, `async with s:`, `with closing(s):`.
             "with_item" => return Use::Escapes,
             "return_statement" | "yield" | "global_statement" | "nonlocal_statement" | "lambda" => return Use::Escapes,
@@ -211,14 +212,14 @@ fn use_of(ident: Node<'_>, body: Node<'_>, src: &str) -> Use {
 /// `with s.begin():` / `async with s.begin() as tx:`.
 fn in_with_item(call: Node<'_>) -> bool {
     call.parent().is_some_and(|p| {
-        p.kind() == "with_item" || (p.kind() == "as_pattern" && p.parent().is_some_and(|g| g.kind() == "with_item"))
+        p.kind_str() == "with_item" || (p.kind_str() == "as_pattern" && p.parent().is_some_and(|g| g.kind_str() == "with_item"))
     })
 }
 
 /// Where a `close()` runs: in a `finally` clause, an `except` clause, or elsewhere.
 fn place_of(node: Node<'_>, body: Node<'_>) -> Place {
     for ancestor in python::ancestors(node) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "finally_clause" => return Place::Finally,
             "except_clause" | "except_group_clause" => return Place::Except,
             _ if ancestor.id() == body.id() => break,

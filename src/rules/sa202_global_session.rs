@@ -1,6 +1,7 @@
 //! SA202 global-session: a session instance bound at module level. Factories and
 //! registries are the documented module-level pattern and are never reported; a call
 //! of a factory imported from another project module is resolved against the index.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -32,11 +33,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// Is the assignment a statement of the module itself (possibly inside top-level `if` / `try` /
 /// `with` blocks), not of a function, class or `if __name__ == "__main__":` block?
 fn at_module_level(assign: Node<'_>, src: &str) -> bool {
-    if assign.parent().is_none_or(|p| p.kind() != "expression_statement") {
+    if assign.parent().is_none_or(|p| p.kind_str() != "expression_statement") {
         return false;
     }
     for ancestor in python::ancestors(assign).skip(1) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "module" => return true,
             "block" | "else_clause" | "elif_clause" | "try_statement" | "except_clause" | "finally_clause"
             | "with_statement" => {}

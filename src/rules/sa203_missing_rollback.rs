@@ -4,6 +4,7 @@
 //! first: handlers that re-raise, roll back or close, handlers that cannot catch a
 //! database error, writes managed by `with session.begin():` or a `with` session,
 //! and sessions local to the function that are not used after the `try` are clean.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -21,7 +22,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let mut cursor = try_statement.walk();
     let finally_recovers = try_statement
         .named_children(&mut cursor)
-        .filter(|c| c.kind() == "finally_clause")
+        .filter(|c| c.kind_str() == "finally_clause")
         .any(|f| recovers(f, src));
     if finally_recovers {
         return;
@@ -39,7 +40,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let header_text = checker.source().get(range.clone()).unwrap_or("except:").to_string();
     let header_text = header_text.split_whitespace().collect::<Vec<_>>().join(" ");
     // `await session.commit()`: an `AsyncSession`, whose rollback is awaited too.
-    let awaited = write.parent().is_some_and(|p| p.kind() == "await");
+    let awaited = write.parent().is_some_and(|p| p.kind_str() == "await");
     let (rollback, with) = if awaited {
         (format!("await {session}.rollback()"), format!("async with {session}.begin():"))
     } else {
@@ -83,12 +84,12 @@ fn is_database_error_name(name: &str) -> bool {
 /// `SQLAlchemyError`, `IntegrityError`, ..., also in a tuple or qualified (`exc.IntegrityError`).
 /// Handlers of other exceptions (`ValueError`, a project's own error) never see it.
 fn catches_database_errors(handler: Node<'_>, src: &str) -> bool {
-    let Some(types) = python::named_children(handler).into_iter().find(|c| c.kind() != "block") else {
+    let Some(types) = python::named_children(handler).into_iter().find(|c| c.kind_str() != "block") else {
         return true;
     };
-    let types = if types.kind() == "as_pattern" { types.named_child(0).unwrap_or(types) } else { types };
+    let types = if types.kind_str() == "as_pattern" { types.named_child(0).unwrap_or(types) } else { types };
     let types = unparen(types);
-    let items = if types.kind() == "tuple" { python::named_children(types) } else { vec![types] };
+    let items = if types.kind_str() == "tuple" { python::named_children(types) } else { vec![types] };
     items.into_iter().any(|item| {
         python::dotted_name(item, src).is_some_and(|d| is_database_error_name(d.rsplit('.').next().unwrap_or(&d)))
     })
@@ -98,7 +99,7 @@ fn catches_database_errors(handler: Node<'_>, src: &str) -> bool {
 /// of something named `*rollback*` / `raise*` / `abort` / `exit` / `fail`, or `<session>.close()` /
 /// `.remove()` (closing discards the failed transaction)?
 fn recovers(clause: Node<'_>, src: &str) -> bool {
-    python::scope_nodes(clause).into_iter().any(|node| match node.kind() {
+    python::scope_nodes(clause).into_iter().any(|node| match node.kind_str() {
         "raise_statement" => true,
         "call" => {
             let name = python::callee_name(node, src).unwrap_or("").to_ascii_lowercase();
@@ -119,7 +120,7 @@ fn recovers(clause: Node<'_>, src: &str) -> bool {
 fn unmanaged_writes<'t>(body: Node<'t>, src: &str) -> Vec<Node<'t>> {
     python::scope_nodes(body)
         .into_iter()
-        .filter(|node| node.kind() == "call")
+        .filter(|node| node.kind_str() == "call")
         .filter(|call| match python::callee_name(*call, src) {
             Some("commit") => python::arguments(*call).is_empty(),
             Some("flush") => true,
@@ -135,17 +136,17 @@ fn unmanaged_writes<'t>(body: Node<'t>, src: &str) -> Vec<Node<'t>> {
 /// Is the write inside a construct (below the `try` body) that deals with its failure?
 fn is_managed(call: Node<'_>, body: Node<'_>, src: &str) -> bool {
     let root = python::receiver(call).map(|r| python::chain(r, src).root);
-    let root_name = root.and_then(|r| (r.kind() == "identifier").then(|| src.get(r.byte_range())).flatten());
+    let root_name = root.and_then(|r| (r.kind_str() == "identifier").then(|| src.get(r.byte_range())).flatten());
     for ancestor in python::ancestors(call) {
         if ancestor == body {
             return false;
         }
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "with_statement" => {
                 let items = with_items(ancestor);
                 for item in items {
                     let (value, alias) = match item.named_child(0) {
-                        Some(pattern) if pattern.kind() == "as_pattern" => {
+                        Some(pattern) if pattern.kind_str() == "as_pattern" => {
                             let alias = pattern.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
                             (pattern.named_child(0), alias)
                         }
@@ -154,8 +155,8 @@ fn is_managed(call: Node<'_>, body: Node<'_>, src: &str) -> bool {
                     let value = value.map(unparen);
                     // `with session.begin():`, `with Session.begin() as s:`, `with s.begin_nested():`
                     let begins = value.is_some_and(|v| {
-                        let v = if v.kind() == "await" { v.named_child(0).map(unparen).unwrap_or(v) } else { v };
-                        v.kind() == "call" && matches!(python::callee_name(v, src), Some("begin" | "begin_nested"))
+                        let v = if v.kind_str() == "await" { v.named_child(0).map(unparen).unwrap_or(v) } else { v };
+                        v.kind_str() == "call" && matches!(python::callee_name(v, src), Some("begin" | "begin_nested"))
                     });
                     // `with Session(engine) as s:`: closed (and rolled back) before any handler runs.
                     let opens = alias.is_some_and(|a| root_name.is_some() && src.get(a.byte_range()) == root_name);
@@ -166,7 +167,7 @@ fn is_managed(call: Node<'_>, body: Node<'_>, src: &str) -> bool {
             }
             "try_statement" => {
                 let mut cursor = ancestor.walk();
-                if ancestor.named_children(&mut cursor).any(|c| c.kind() == "except_clause") {
+                if ancestor.named_children(&mut cursor).any(|c| c.kind_str() == "except_clause") {
                     return true;
                 }
             }
@@ -179,9 +180,9 @@ fn is_managed(call: Node<'_>, body: Node<'_>, src: &str) -> bool {
 fn with_items(with_statement: Node<'_>) -> Vec<Node<'_>> {
     python::named_children(with_statement)
         .into_iter()
-        .filter(|c| c.kind() == "with_clause")
+        .filter(|c| c.kind_str() == "with_clause")
         .flat_map(python::named_children)
-        .filter(|c| c.kind() == "with_item")
+        .filter(|c| c.kind_str() == "with_item")
         .collect()
 }
 
@@ -189,7 +190,7 @@ fn with_items(with_statement: Node<'_>) -> Vec<Node<'_>> {
 /// `try`) and not used after the `try`: its failed state reaches nobody.
 fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool {
     let Some(receiver) = python::receiver(call).map(unparen) else { return false };
-    if receiver.kind() != "identifier" {
+    if receiver.kind_str() != "identifier" {
         return false;
     }
     let Some(name) = src.get(receiver.byte_range()) else { return false };
@@ -197,20 +198,20 @@ fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool
     let Some(value) = python::bound_value(receiver, src) else { return false };
     // `with get_db() as db:` around the `try` (even rebinding a parameter): the context manager
     // that opened it ends it; `db = SessionLocal()`: opened here.
-    let with_bound = value.parent().is_some_and(|p| p.kind() == "as_pattern");
+    let with_bound = value.parent().is_some_and(|p| p.kind_str() == "as_pattern");
     let is_param = python::parameter_annotation(receiver, src).is_some() || sessions::is_parameter(function, name, src);
     if is_param && !with_bound {
         return false;
     }
     let value = unparen(value);
-    let value = if value.kind() == "await" { value.named_child(0).map(unparen).unwrap_or(value) } else { value };
-    if value.kind() != "call" {
+    let value = if value.kind_str() == "await" { value.named_child(0).map(unparen).unwrap_or(value) } else { value };
+    if value.kind_str() != "call" {
         return false;
     }
     // In a loop, the next iteration uses the failed session again.
     let in_loop = python::ancestors(try_statement)
         .take_while(|a| *a != function)
-        .any(|a| matches!(a.kind(), "for_statement" | "while_statement"));
+        .any(|a| matches!(a.kind_str(), "for_statement" | "while_statement"));
     if in_loop {
         return false;
     }
@@ -218,14 +219,14 @@ fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool
     let Some(body) = function.child_by_field_name("body") else { return false };
     // Closing it afterwards (`session.close()`) discards the failed transaction: not a use.
     let used_after = python::scope_nodes(body).into_iter().any(|n| {
-        n.kind() == "identifier"
+        n.kind_str() == "identifier"
             && n.start_byte() >= try_statement.end_byte()
             && src.get(n.byte_range()) == Some(name)
             && !is_closed_by(n, src)
     });
     // A `return session` / `yield session` inside the try also hands it on.
     let handed_on = python::scope_nodes(try_statement).into_iter().any(|n| {
-        matches!(n.kind(), "return_statement" | "yield")
+        matches!(n.kind_str(), "return_statement" | "yield")
             && python::named_children(n).into_iter().any(|v| src.get(v.byte_range()) == Some(name))
     });
     !used_after && !handed_on
@@ -233,8 +234,8 @@ fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool
 
 /// `name.close()` / `name.remove()`, with `name` the identifier node.
 fn is_closed_by(name: Node<'_>, src: &str) -> bool {
-    let Some(attribute) = name.parent().filter(|p| p.kind() == "attribute") else { return false };
-    let Some(call) = attribute.parent().filter(|p| p.kind() == "call") else { return false };
+    let Some(attribute) = name.parent().filter(|p| p.kind_str() == "attribute") else { return false };
+    let Some(call) = attribute.parent().filter(|p| p.kind_str() == "call") else { return false };
     attribute.child_by_field_name("object") == Some(name)
         && matches!(python::callee_name(call, src), Some("close" | "remove"))
 }
@@ -242,6 +243,6 @@ fn is_closed_by(name: Node<'_>, src: &str) -> bool {
 /// The `except ... :` header of a handler: the `:` token that ends it.
 fn handler_header<'t>(handler: Node<'t>, _src: &str) -> Option<Node<'t>> {
     let mut cursor = handler.walk();
-    let colon = handler.children(&mut cursor).find(|c| c.kind() == ":");
+    let colon = handler.children(&mut cursor).find(|c| c.kind_str() == ":");
     colon
 }

@@ -2,6 +2,7 @@
 //! class attribute, which then lives as long as the object (or the class). Clean:
 //! injected sessions (no call), factories and registries, classes that close the
 //! session themselves (`__exit__`, `close()`, `tearDown()`), and context managers.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Deferred, Match, Project};
@@ -44,7 +45,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// method, or `x = ...` directly in a class body.
 fn stored_on<'t>(assign: Node<'t>, target: Node<'t>, src: &str) -> Option<(Node<'t>, String)> {
     let target = unparen(target);
-    match target.kind() {
+    match target.kind_str() {
         "attribute" => {
             let object = target.child_by_field_name("object")?;
             let owner = src.get(object.byte_range())?;
@@ -52,15 +53,15 @@ fn stored_on<'t>(assign: Node<'t>, target: Node<'t>, src: &str) -> Option<(Node<
                 return None;
             }
             let method = python::enclosing_function(assign)?;
-            let class = python::ancestors(method).find(|n| n.kind() != "decorated_definition" && n.kind() != "block")?;
-            let class = (class.kind() == "class_definition").then_some(class)?;
+            let class = python::ancestors(method).find(|n| n.kind_str() != "decorated_definition" && n.kind_str() != "block")?;
+            let class = (class.kind_str() == "class_definition").then_some(class)?;
             let name = src.get(target.child_by_field_name("attribute")?.byte_range())?;
             Some((class, name.to_string()))
         }
         "identifier" => {
             // A class body statement: expression_statement → block → class_definition.
             let block = assign.parent()?.parent()?;
-            let class = block.parent().filter(|c| block.kind() == "block" && c.kind() == "class_definition")?;
+            let class = block.parent().filter(|c| block.kind_str() == "block" && c.kind_str() == "class_definition")?;
             Some((class, src.get(target.byte_range())?.to_string()))
         }
         _ => None,
@@ -75,8 +76,8 @@ fn class_closes(class: Node<'_>, attribute: &str, src: &str) -> bool {
     let mut cursor = body.walk();
     let methods: Vec<Node<'_>> = body
         .named_children(&mut cursor)
-        .map(|n| if n.kind() == "decorated_definition" { n.child_by_field_name("definition").unwrap_or(n) } else { n })
-        .filter(|n| n.kind() == "function_definition")
+        .map(|n| if n.kind_str() == "decorated_definition" { n.child_by_field_name("definition").unwrap_or(n) } else { n })
+        .filter(|n| n.kind_str() == "function_definition")
         .collect();
     methods.into_iter().any(|method| {
         let name = method.child_by_field_name("name").and_then(|n| src.get(n.byte_range())).unwrap_or("");
@@ -84,11 +85,11 @@ fn class_closes(class: Node<'_>, attribute: &str, src: &str) -> bool {
             return true;
         }
         python::scope_nodes(method).into_iter().any(|n| {
-            n.kind() == "call"
+            n.kind_str() == "call"
                 && matches!(python::callee_name(n, src), Some("close" | "remove" | "aclose"))
                 && python::receiver(n).is_some_and(|r| {
                     let r = unparen(r);
-                    r.kind() == "attribute"
+                    r.kind_str() == "attribute"
                         && r.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())) == Some(attribute)
                 })
         })

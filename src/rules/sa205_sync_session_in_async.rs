@@ -2,6 +2,7 @@
 //! `async def`. Only sessions this file proves synchronous are considered (a
 //! `Session` parameter annotation, a variable opened from `Session(...)` or a sync
 //! factory); one finding per session per function, naming how many calls block.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -27,7 +28,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let name = checker.text(receiver);
     let calls: Vec<Node<'_>> = python::scope_nodes(function)
         .into_iter()
-        .filter(|n| n.kind() == "call" && is_blocking_call(*n, src) && async_function(*n) == Some(function))
+        .filter(|n| n.kind_str() == "call" && is_blocking_call(*n, src) && async_function(*n) == Some(function))
         .filter(|n| python::receiver(*n).map(unparen).is_some_and(|r| src.get(r.byte_range()) == Some(name)))
         .collect();
     if calls.first().is_some_and(|first| *first != call) {
@@ -54,21 +55,21 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 
 /// `receiver.method(...)` with a blocking method, not awaited (an awaited call is an async session's).
 fn is_blocking_call(call: Node<'_>, src: &str) -> bool {
-    let receiver_ok = python::receiver(call).is_some_and(|r| unparen(r).kind() == "identifier");
+    let receiver_ok = python::receiver(call).is_some_and(|r| unparen(r).kind_str() == "identifier");
     receiver_ok
         && python::callee_name(call, src).is_some_and(|name| BLOCKING.contains(&name))
-        && call.parent().is_none_or(|p| p.kind() != "await")
+        && call.parent().is_none_or(|p| p.kind_str() != "await")
 }
 
 /// The `async def` the call runs in directly (not through a nested `def` or `lambda`, which run
 /// elsewhere: `run_sync`, `run_in_executor`, a thread pool).
 fn async_function(call: Node<'_>) -> Option<Node<'_>> {
-    let scope = python::ancestors(call).find(|n| matches!(n.kind(), "function_definition" | "lambda"))?;
-    if scope.kind() != "function_definition" {
+    let scope = python::ancestors(call).find(|n| matches!(n.kind_str(), "function_definition" | "lambda"))?;
+    if scope.kind_str() != "function_definition" {
         return None;
     }
     let mut cursor = scope.walk();
-    let is_async = scope.children(&mut cursor).any(|c| c.kind() == "async");
+    let is_async = scope.children(&mut cursor).any(|c| c.kind_str() == "async");
     is_async.then_some(scope)
 }
 

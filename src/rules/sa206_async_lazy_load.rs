@@ -4,6 +4,7 @@
 //! eagerly. Under asyncio a lazy load is implicit IO, which raises `MissingGreenlet`.
 //! The syntax (loads, loader options, reads) is read during the pass; whether each
 //! attribute is a lazy relationship is decided against the model index afterwards.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -38,7 +39,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     for node in &nodes {
         if let Some(l) = Loop::from_node(*node, src) {
             loads.extend(loop_load(&l, src));
-        } else if node.kind() == "assignment" {
+        } else if node.kind_str() == "assignment" {
             loads.extend(single_load(*node, body, src));
         }
     }
@@ -49,7 +50,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 
 fn is_async(function: Node<'_>) -> bool {
     let mut cursor = function.walk();
-    let found = function.children(&mut cursor).any(|c| c.kind() == "async");
+    let found = function.children(&mut cursor).any(|c| c.kind_str() == "async");
     found
 }
 
@@ -101,13 +102,13 @@ fn awaited_source(node: Node<'_>, src: &str, depth: usize) -> bool {
         return false;
     }
     let node = unparen(node);
-    if node.kind() == "await" {
+    if node.kind_str() == "await" {
         return true;
     }
     if let Some(found) = query::resolve_query(node, src) {
         return found.chain.links.get(found.start).is_some_and(|l| is_awaited(l.node));
     }
-    match node.kind() {
+    match node.kind_str() {
         "identifier" => query::assigned_value(node, src).is_some_and(|v| awaited_source(v, src, depth + 1)),
         "call" if python::receiver(node).is_none() => {
             python::positional_arguments(node).first().is_some_and(|a| awaited_source(*a, src, depth + 1))
@@ -120,7 +121,7 @@ fn awaited_source(node: Node<'_>, src: &str, depth: usize) -> bool {
 fn is_awaited(call: Node<'_>) -> bool {
     let mut current = call;
     while let Some(parent) = current.parent() {
-        match parent.kind() {
+        match parent.kind_str() {
             "parenthesized_expression" => current = parent,
             "await" => return true,
             _ => return false,
@@ -133,7 +134,7 @@ fn is_awaited(call: Node<'_>) -> bool {
 /// `user = await session.scalar(select(User)...)`, `user = result.scalar_one()` with
 /// `result = await session.execute(...)` — and every read of `user` after it.
 fn single_load(assign: Node<'_>, body: Node<'_>, src: &str) -> Option<Load> {
-    let var = assign.child_by_field_name("left").map(unparen).filter(|l| l.kind() == "identifier")?;
+    let var = assign.child_by_field_name("left").map(unparen).filter(|l| l.kind_str() == "identifier")?;
     let value = unparen(assign.child_by_field_name("right")?);
     let (entity, eager, line) = loaded_entity(value, src)?;
     let name = src.get(var.byte_range())?;
@@ -143,12 +144,12 @@ fn single_load(assign: Node<'_>, body: Node<'_>, src: &str) -> Option<Load> {
 
 /// The class, loader options and line of a single entity loaded by an awaited call.
 fn loaded_entity(value: Node<'_>, src: &str) -> Option<(String, Eager, usize)> {
-    let (call, awaited) = match value.kind() {
+    let (call, awaited) = match value.kind_str() {
         "await" => (unparen(value.named_child(0)?), true),
         "call" => (value, false),
         _ => return None,
     };
-    if call.kind() != "call" {
+    if call.kind_str() != "call" {
         return None;
     }
     let chain = python::chain(call, src);
@@ -159,13 +160,13 @@ fn loaded_entity(value: Node<'_>, src: &str) -> Option<(String, Eager, usize)> {
         // `await session.get(User, pk, options=[selectinload(User.posts)])`
         "get" if awaited => {
             let args = python::positional_arguments(call);
-            let entity = args.first().map(|a| unparen(*a)).filter(|a| a.kind() == "identifier")?;
+            let entity = args.first().map(|a| unparen(*a)).filter(|a| a.kind_str() == "identifier")?;
             let entity = src.get(entity.byte_range()).filter(|n| query::is_class_name(n))?;
             if args.len() != 2 || python::receiver(call).is_none() {
                 return None;
             }
             if let Some(options) = python::keyword_argument(call, "options", src).map(unparen) {
-                match options.kind() {
+                match options.kind_str() {
                     "list" | "tuple" => python::named_children(options).into_iter().for_each(|o| eager.add_option(o, src, &[])),
                     _ => eager.opaque = true,
                 }
@@ -205,7 +206,7 @@ fn reads_after(assign: Node<'_>, var: &str, body: Node<'_>, src: &str) -> Vec<Re
     let start = assign.end_byte();
     let mut end = body.end_byte();
     for node in python::scope_nodes(body) {
-        if node.kind() == "assignment" && node.start_byte() >= start {
+        if node.kind_str() == "assignment" && node.start_byte() >= start {
             let rebinds = node.child_by_field_name("left").is_some_and(|l| src.get(l.byte_range()) == Some(var));
             if rebinds {
                 end = end.min(node.start_byte());
@@ -218,7 +219,7 @@ fn reads_after(assign: Node<'_>, var: &str, body: Node<'_>, src: &str) -> Vec<Re
         if node.end_byte() <= start || node.start_byte() >= end {
             continue;
         }
-        match node.kind() {
+        match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
             "attribute" if node.start_byte() >= start => {
                 if let Some(access) = loops::access_chain(node, var, src) {
@@ -250,10 +251,10 @@ fn reads_after(assign: Node<'_>, var: &str, body: Node<'_>, src: &str) -> Vec<Re
 /// `var.rel = value`: the assignment target, as a one-hop access.
 fn replaced(node: Node<'_>, var: &str, src: &str) -> Option<Access> {
     let object = node.child_by_field_name("object").map(unparen)?;
-    if object.kind() != "identifier" || src.get(object.byte_range()) != Some(var) {
+    if object.kind_str() != "identifier" || src.get(object.byte_range()) != Some(var) {
         return None;
     }
-    let parent = node.parent().filter(|p| p.kind() == "assignment")?;
+    let parent = node.parent().filter(|p| p.kind_str() == "assignment")?;
     parent.child_by_field_name("left").filter(|l| l.id() == node.id())?;
     let name = src.get(node.child_by_field_name("attribute")?.byte_range())?.to_string();
     Some(Access { hops: vec![loops::Hop { name, range: node.byte_range() }], awaitable: false })
@@ -272,7 +273,7 @@ fn refreshed_before(var: Node<'_>, at: usize, src: &str) -> Vec<String> {
 fn refreshed_before_in(body: Node<'_>, var: &str, at: usize, src: &str) -> Vec<String> {
     let mut names = Vec::new();
     for node in python::scope_nodes(body) {
-        if node.start_byte() >= at || node.kind() != "call" || python::callee_name(node, src) != Some("refresh") {
+        if node.start_byte() >= at || node.kind_str() != "call" || python::callee_name(node, src) != Some("refresh") {
             continue;
         }
         let args = python::positional_arguments(node);
@@ -283,7 +284,7 @@ fn refreshed_before_in(body: Node<'_>, var: &str, at: usize, src: &str) -> Vec<S
             continue;
         };
         let list = unparen(list);
-        if !matches!(list.kind(), "list" | "tuple") {
+        if !matches!(list.kind_str(), "list" | "tuple") {
             names.push("*".to_string());
             continue;
         }

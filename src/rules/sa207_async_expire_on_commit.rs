@@ -1,6 +1,7 @@
 //! SA207 async-expire-on-commit: an `AsyncSession` or async session factory made
 //! with the default `expire_on_commit=True`. Reported always (see the rule's docs):
 //! reads after commit cannot be traced across a project reliably.
+use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python;
 use crate::sessions;
@@ -14,7 +15,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     // Any explicit choice (also `expire_on_commit=True`) or a `**options` that may carry one.
     let arguments = python::arguments(call);
     if python::keyword_argument(call, "expire_on_commit", src).is_some()
-        || arguments.iter().any(|a| a.kind() == "dictionary_splat")
+        || arguments.iter().any(|a| a.kind_str() == "dictionary_splat")
     {
         return;
     }

@@ -1,6 +1,7 @@
 //! SA301 legacy-column: `name = Column(Type, ...)` in a model class body, with the
 //! 2.0 `name: Mapped[T] = mapped_column(Type, ...)` as help and, where the Python
 //! type and the nullability are certain, a safe fix that keeps the table identical.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -40,7 +41,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let attribute = checker.text(name);
     if attribute.starts_with("__")
         || !python::calls_sqlalchemy(call, src)
-        || python::ancestors(class).any(|a| a.kind() == "function_definition")
+        || python::ancestors(class).any(|a| a.kind_str() == "function_definition")
         || python::imports_alembic(class, src)
     {
         return;
@@ -52,12 +53,12 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let class_name = class.child_by_field_name("name").map(|n| checker.text(n)).unwrap_or("the model");
     let args = python::positional_arguments(call);
     let type_arg = match args.first().map(|a| unparen(*a)) {
-        Some(first) if first.kind() == "string" => args.get(1).copied(),
+        Some(first) if first.kind_str() == "string" => args.get(1).copied(),
         first => first,
     };
     let sql_type = type_arg.and_then(|t| {
         let t = unparen(t);
-        match t.kind() {
+        match t.kind_str() {
             "identifier" | "attribute" => python::dotted_name(t, src).and_then(|d| d.rsplit('.').next().map(String::from)),
             "call" if python::keyword_argument(t, "asdecimal", src).is_none() => {
                 python::callee_name(t, src).map(String::from)
@@ -102,7 +103,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         && spelled.as_ref().is_some_and(|(_, importable)| *importable)
         && !has_comment(call)
         && !call.has_error();
-    let module = python::ancestors(class).find(|n| n.kind() == "module");
+    let module = python::ancestors(class).find(|n| n.kind_str() == "module");
     let diagnostic = checker.report(assignment.byte_range(), message, help);
     let (true, Some(function), Some(module)) = (fixable, function, module) else { return };
     let mut edits = vec![
@@ -139,7 +140,7 @@ fn spell(node: Node<'_>, src: &str, module: Option<&str>, name: &str) -> (String
 fn has_comment(node: Node<'_>) -> bool {
     let mut stack = vec![node];
     while let Some(node) = stack.pop() {
-        if node.kind() == "comment" {
+        if node.kind_str() == "comment" {
             return true;
         }
         let mut cursor = node.walk();

@@ -1,5 +1,6 @@
 //! SA302 legacy-declarative-base: `Base = declarative_base()` at module level,
 //! rewritten (unsafe) to `class Base(DeclarativeBase): ...` with the import merged.
+use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::diagnostic::{Applicability, Edit, Fix};
 use crate::python;
@@ -12,7 +13,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let src = checker.source();
     // Module level only (a base made inside a function is a test helper or a factory).
     // Alembic migrations keep frozen copies of old models: rewriting them gains nothing.
-    if span.parent().is_none_or(|p| p.kind() != "module")
+    if span.parent().is_none_or(|p| p.kind_str() != "module")
         || !python::calls_sqlalchemy(call, src)
         || python::imports_alembic(span, src)
     {
@@ -25,7 +26,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     for arg in python::arguments(call) {
         let key = arg.child_by_field_name("name").map(|k| checker.text(k));
         let value = arg.child_by_field_name("value").map(|v| checker.text(v));
-        match (arg.kind(), key, value) {
+        match (arg.kind_str(), key, value) {
             ("keyword_argument", Some(key), Some(value)) if CLASS_ATTRIBUTES.contains(&key) => {
                 attributes.push(format!("{key} = {value}"));
             }
@@ -51,7 +52,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         let mut stack = vec![call];
         let mut found = false;
         while let Some(node) = stack.pop() {
-            found |= node.kind() == "comment";
+            found |= node.kind_str() == "comment";
             let mut cursor = node.walk();
             stack.extend(node.children(&mut cursor));
         }
@@ -61,7 +62,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     // A trailing comment (`# noqa`, `# type: ignore`) moves to the `class` line.
     let trailing = span
         .next_sibling()
-        .filter(|c| c.kind() == "comment" && c.start_position().row == span.end_position().row);
+        .filter(|c| c.kind_str() == "comment" && c.start_position().row == span.end_position().row);
     let (range, class) = match trailing {
         Some(comment) => {
             let (head, rest) = class.split_once('\n').unwrap_or((class.as_str(), ""));

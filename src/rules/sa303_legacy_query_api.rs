@@ -3,6 +3,7 @@
 //! shapes. An unsafe fix only for chains whose rewrite returns exactly the same
 //! objects. Chains that SA304 (`.get()`) or SA305 (removed APIs) report are left to
 //! them: their messages already give the 2.0 form, and one finding per call is enough.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -44,7 +45,7 @@ const OTHER_QUERY_APIS: &[&str] = &["elasticsearch_dsl", "elasticsearch", "opens
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(attribute) = m.get("query") else { return };
     let called = attribute.parent().filter(|p| {
-        p.kind() == "call" && p.child_by_field_name("function").is_some_and(|f| f.id() == attribute.id())
+        p.kind_str() == "call" && p.child_by_field_name("function").is_some_and(|f| f.id() == attribute.id())
     });
     let Some(object) = attribute.child_by_field_name("object").map(unparen) else { return };
     match called {
@@ -99,7 +100,7 @@ fn session_form(checker: &mut Checker<'_>, call: Node<'_>, receiver: Node<'_>) {
 /// Flask-SQLAlchemy's `User.query.filter_by(...).first()`, reported when `User` is a model.
 fn flask_form(checker: &mut Checker<'_>, attribute: Node<'_>, object: Node<'_>) {
     let src = checker.source();
-    if object.kind() != "identifier" {
+    if object.kind_str() != "identifier" {
         return;
     }
     let entity = src.get(object.byte_range()).unwrap_or("");
@@ -156,13 +157,13 @@ fn chain_top(node: Node<'_>) -> Node<'_> {
     let mut top = node;
     for _ in 0..64 {
         let Some(parent) = top.parent() else { break };
-        let is_object = parent.kind() == "attribute" && parent.child_by_field_name("object").is_some_and(|o| o.id() == top.id());
+        let is_object = parent.kind_str() == "attribute" && parent.child_by_field_name("object").is_some_and(|o| o.id() == top.id());
         if !is_object {
             break;
         }
         top = parent;
         if let Some(call) = parent.parent().filter(|c| {
-            c.kind() == "call" && c.child_by_field_name("function").is_some_and(|f| f.id() == parent.id())
+            c.kind_str() == "call" && c.child_by_field_name("function").is_some_and(|f| f.id() == parent.id())
         }) {
             top = call;
         }
@@ -178,9 +179,9 @@ fn left_to_other_rules(after: &[Link<'_>]) -> bool {
         "join" | "outerjoin" | "options" => link.call.is_some_and(|call| {
             python::arguments(call).into_iter().any(|a| {
                 let a = unparen(a);
-                (a.kind() == "string")
-                    || (a.kind() == "call"
-                        && python::positional_arguments(a).first().is_some_and(|s| unparen(*s).kind() == "string"))
+                (a.kind_str() == "string")
+                    || (a.kind_str() == "call"
+                        && python::positional_arguments(a).first().is_some_and(|s| unparen(*s).kind_str() == "string"))
             })
         }),
         _ => false,
@@ -191,16 +192,16 @@ fn left_to_other_rules(after: &[Link<'_>]) -> bool {
 /// replaces the whole expression.
 fn counted_with_len(top: Node<'_>, src: &str) -> bool {
     top.parent()
-        .filter(|a| a.kind() == "argument_list")
+        .filter(|a| a.kind_str() == "argument_list")
         .and_then(|a| a.parent())
-        .is_some_and(|c| c.kind() == "call" && python::callee_name(c, src) == Some("len") && python::receiver(c).is_none())
+        .is_some_and(|c| c.kind_str() == "call" && python::callee_name(c, src) == Some("len") && python::receiver(c).is_none())
 }
 
 /// `User`, `models.User`, `User.name`, `func.count(User.id)`, `aliased(User)`, `literal_column(...)`:
 /// what `query()` takes. Not strings, numbers, dicts, lists.
 fn is_entity_like(node: Node<'_>, src: &str) -> bool {
     let node = unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "identifier" | "attribute" => python::dotted_name(node, src).is_some_and(|d| d.split('.').any(query::is_class_name)),
         "call" => python::callee_name(node, src).is_some_and(|name| {
             matches!(
@@ -216,7 +217,7 @@ fn is_entity_like(node: Node<'_>, src: &str) -> bool {
 /// A mapped class by name: `User`, `models.User` (capitalised last part).
 fn is_class(node: Node<'_>, src: &str) -> bool {
     let node = unparen(node);
-    matches!(node.kind(), "identifier" | "attribute")
+    matches!(node.kind_str(), "identifier" | "attribute")
         && python::dotted_name(node, src).is_some_and(|d| d.rsplit('.').next().is_some_and(query::is_class_name))
 }
 
@@ -325,7 +326,7 @@ fn exact_fix(checker: &Checker<'_>, rewrite: &Rewrite, session: &str, top: Node<
     let statement = rewrite.statement.as_ref()?;
     let form = terminal_form(terminal, true)?;
     let replacement = form.replace("{s}", session).replace("{q}", statement);
-    let module = python::ancestors(top).last().filter(|n| n.kind() == "module")?;
+    let module = python::ancestors(top).last().filter(|n| n.kind_str() == "module")?;
     // A comment between the links would be lost with them.
     if has_comment(top) {
         return None;
@@ -382,12 +383,12 @@ fn select_binding(at: Node<'_>, src: &str) -> Binding {
 /// `lazy="joined"` (or the legacy `lazy=False`)?
 fn joined_collection_in(module: Node<'_>, name: &str, src: &str) -> bool {
     python::named_children(module).into_iter().any(|statement| {
-        let class = if statement.kind() == "decorated_definition" {
+        let class = if statement.kind_str() == "decorated_definition" {
             statement.child_by_field_name("definition").unwrap_or(statement)
         } else {
             statement
         };
-        class.kind() == "class_definition"
+        class.kind_str() == "class_definition"
             && class.child_by_field_name("name").and_then(|n| src.get(n.byte_range())) == Some(name)
             && src.get(class.byte_range()).is_some_and(|body| {
                 ["lazy=\"joined\"", "lazy='joined'", "lazy=False"].iter().any(|l| body.contains(l))
@@ -400,7 +401,7 @@ fn has_comment(node: Node<'_>) -> bool {
     let mut cursor = node.walk();
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
-        if n.kind() == "comment" {
+        if n.kind_str() == "comment" {
             return true;
         }
         stack.extend(n.children(&mut cursor));

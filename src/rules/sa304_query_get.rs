@@ -1,6 +1,7 @@
 //! SA304 query-get: the legacy `Query.get()` (and Flask-SQLAlchemy's
 //! `Query.get_or_404()`) where `Session.get()` / `db.get_or_404()` do the same
 //! primary-key lookup. Safe fix when the rewrite is exact.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -40,7 +41,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(get) = get_call(span, src) else { return };
     // Each `parent()` walks down from the root: calls nested deeper than this (generated
     // code) would make the ancestor walks below quadratic.
-    if python::ancestors(span).take(MAX_DEPTH).last().is_none_or(|n| n.kind() != "module") {
+    if python::ancestors(span).take(MAX_DEPTH).last().is_none_or(|n| n.kind_str() != "module") {
         return;
     }
     let chain = python::chain(span, src);
@@ -55,7 +56,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
             }
         }
         // `q.get(pk)` / `q.options(x).get(pk)` with `q = session.query(M)` earlier.
-        None if chain.root.kind() == "identifier" => variable_form(checker, span, &get, chain.root, before_get),
+        None if chain.root.kind_str() == "identifier" => variable_form(checker, span, &get, chain.root, before_get),
         None => {}
     }
 }
@@ -86,7 +87,7 @@ fn get_call<'t>(call: Node<'t>, src: &str) -> Option<GetCall<'t>> {
         _ => return None,
     };
     // `get(x for x in y)` is no primary key, and could not be moved into another call.
-    (get.pk.kind() != "generator_expression").then_some(get)
+    (get.pk.kind_str() != "generator_expression").then_some(get)
 }
 
 /// What the links between `query(...)`/`.query` and `.get()` add.
@@ -133,10 +134,10 @@ fn modifiers<'t>(links: &[Link<'t>], src: &'t str) -> Modifiers<'t> {
             continue;
         };
         let args = python::arguments(call);
-        let keywords_only = args.iter().all(|a| a.kind() == "keyword_argument");
+        let keywords_only = args.iter().all(|a| a.kind_str() == "keyword_argument");
         match link.name {
             // `.options(a, *more)` → `options=[a, *more]`.
-            "options" if args.iter().all(|a| !matches!(a.kind(), "keyword_argument" | "dictionary_splat")) => {
+            "options" if args.iter().all(|a| !matches!(a.kind_str(), "keyword_argument" | "dictionary_splat")) => {
                 mods.options.extend(args.iter().map(|a| text(*a)));
             }
             "populate_existing" if args.is_empty() => mods.populate_existing = true,
@@ -186,11 +187,11 @@ fn session_form(
         return;
     }
     let fixable_entity = python::dotted_name(entity, src).is_some();
-    if !fixable_entity && !matches!(python::unparen(entity).kind(), "call" | "subscript") {
+    if !fixable_entity && !matches!(python::unparen(entity).kind_str(), "call" | "subscript") {
         return; // `df.query("a > 1").get("col")`: a string, number, ... is no ORM entity.
     }
     // `Session.get()` wants a mapped class, not an alias (`Query.get()` on one raises on 2.x too).
-    if python::unparen(entity).kind() == "call"
+    if python::unparen(entity).kind_str() == "call"
         && matches!(python::callee_name(python::unparen(entity), src), Some("aliased" | "with_polymorphic"))
     {
         return;
@@ -388,7 +389,7 @@ fn report(
 /// `User`, `models.User`, `User.__class__`-free dotted names whose last part is capitalised.
 fn is_class_like(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
-    let last = match node.kind() {
+    let last = match node.kind_str() {
         "identifier" => src.get(node.byte_range()),
         "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
         _ => None,
@@ -399,7 +400,7 @@ fn is_class_like(node: Node<'_>, src: &str) -> bool {
 /// `User.id`, `models.User.name`: a lowercase attribute read on a capitalised name is a column.
 fn is_column_like(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
-    if node.kind() != "attribute" {
+    if node.kind_str() != "attribute" {
         return false;
     }
     let Some(name) = python::dotted_name(node, src) else { return false };
@@ -413,8 +414,8 @@ fn first_parameter_is_cls(node: Node<'_>, src: &str) -> bool {
     let Some(function) = python::enclosing_function(node) else { return false };
     let Some(parameters) = function.child_by_field_name("parameters") else { return false };
     let mut cursor = parameters.walk();
-    let first = parameters.named_children(&mut cursor).find(|p| p.kind() != "comment");
-    first.is_some_and(|p| p.kind() == "identifier" && src.get(p.byte_range()) == Some("cls"))
+    let first = parameters.named_children(&mut cursor).find(|p| p.kind_str() != "comment");
+    first.is_some_and(|p| p.kind_str() == "identifier" && src.get(p.byte_range()) == Some("cls"))
 }
 
 /// Is `db` the Flask-SQLAlchemy extension here? The module imports it (`from app import db`,
@@ -424,33 +425,33 @@ fn flask_db_in_scope(node: Node<'_>, src: &str) -> bool {
     let imported =
         python::visible_imports(node, src).iter().any(|i| i.local == "db" && i.name.is_some_and(|n| n != "*"));
     let defined = || {
-        let Some(module) = python::ancestors(node).find(|n| n.kind() == "module") else { return false };
+        let Some(module) = python::ancestors(node).find(|n| n.kind_str() == "module") else { return false };
         let mut cursor = module.walk();
         let found = module.named_children(&mut cursor).any(|statement| {
-            let Some(assignment) = statement.named_child(0).filter(|a| a.kind() == "assignment") else { return false };
+            let Some(assignment) = statement.named_child(0).filter(|a| a.kind_str() == "assignment") else { return false };
             let (Some(left), Some(right)) =
                 (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
             else {
                 return false;
             };
             src.get(left.byte_range()) == Some("db")
-                && right.kind() == "call"
+                && right.kind_str() == "call"
                 && python::callee_name(right, src) == Some("SQLAlchemy")
         });
         found
     };
     (imported || defined())
-        && !python::ancestors(node).any(|f| f.kind() == "function_definition" && binds(f, "db", src))
+        && !python::ancestors(node).any(|f| f.kind_str() == "function_definition" && binds(f, "db", src))
 }
 
 /// Does function `function` bind `name` itself (parameter, assignment, loop or `with` target)?
 /// Nested functions and classes are not entered.
 fn binds(function: Node<'_>, name: &str, src: &str) -> bool {
-    let is_name = |n: Node<'_>| n.kind() == "identifier" && src.get(n.byte_range()) == Some(name);
+    let is_name = |n: Node<'_>| n.kind_str() == "identifier" && src.get(n.byte_range()) == Some(name);
     if let Some(parameters) = function.child_by_field_name("parameters") {
         let mut cursor = parameters.walk();
         for parameter in parameters.named_children(&mut cursor) {
-            let bound = match parameter.kind() {
+            let bound = match parameter.kind_str() {
                 "identifier" => Some(parameter),
                 "default_parameter" | "typed_default_parameter" => parameter.child_by_field_name("name"),
                 "typed_parameter" => parameter.named_child(0),
@@ -464,7 +465,7 @@ fn binds(function: Node<'_>, name: &str, src: &str) -> bool {
     let Some(body) = function.child_by_field_name("body") else { return false };
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        let target = match node.kind() {
+        let target = match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
             "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
                 node.child_by_field_name("left")
@@ -498,7 +499,7 @@ fn fixable_span(span: Node<'_>) -> bool {
     }
     let mut stack = vec![span];
     while let Some(node) = stack.pop() {
-        if node.kind() == "comment" {
+        if node.kind_str() == "comment" {
             return false;
         }
         let mut cursor = node.walk();

@@ -4,6 +4,7 @@
 //! engine, session, SQLAlchemy connection or query, so that same-named APIs of
 //! other libraries (`sqlite3` connections, `select.select`, Twisted's `defer`)
 //! stay silent.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -71,7 +72,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         ("table_names" | "has_table", Some(receiver)) => inspection(checker, span, receiver, name),
         ("from_self", Some(receiver)) => from_self(checker, span, receiver),
         ("join" | "outerjoin", Some(receiver)) => string_join(checker, span, receiver, name),
-        (name, Some(receiver)) if LOADER_OPTIONS.contains(&name) && receiver.kind() == "call" => {
+        (name, Some(receiver)) if LOADER_OPTIONS.contains(&name) && receiver.kind_str() == "call" => {
             // `joinedload(User.posts).joinedload("comments")`, `Load(User).joinedload("posts")`.
             let chain = python::chain(receiver, src);
             let root_is_option = chain.links.first().is_some_and(|first| {
@@ -107,11 +108,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// The value of a plain string literal (no interpolation, no concatenation).
 fn literal_value<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
     let node = python::unparen(node);
-    if node.kind() != "string" || !python::is_literal_string(node) {
+    if node.kind_str() != "string" || !python::is_literal_string(node) {
         return None;
     }
     let mut cursor = node.walk();
-    let contents: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|c| c.kind() == "string_content").collect();
+    let contents: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|c| c.kind_str() == "string_content").collect();
     match contents.as_slice() {
         [] => Some(""),
         [one] => src.get(one.byte_range()),
@@ -123,12 +124,12 @@ fn literal_value<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
 /// `"...".format(x)`, or a local variable assigned one of these.
 fn is_string_sql(node: Node<'_>, src: &str, follow: bool) -> bool {
     let node = python::unparen(node);
-    match node.kind() {
+    match node.kind_str() {
         "string" | "concatenated_string" => true,
         "binary_operator" => node.child_by_field_name("left").is_some_and(|l| is_string_sql(l, src, false)),
         "call" => {
             python::callee_name(node, src) == Some("format")
-                && python::receiver(node).is_some_and(|r| matches!(python::unparen(r).kind(), "string" | "concatenated_string"))
+                && python::receiver(node).is_some_and(|r| matches!(python::unparen(r).kind_str(), "string" | "concatenated_string"))
         }
         "identifier" if follow => query::assigned_value(node, src).is_some_and(|v| is_string_sql(v, src, false)),
         _ => false,
@@ -138,14 +139,14 @@ fn is_string_sql(node: Node<'_>, src: &str, follow: bool) -> bool {
 /// `engine`, `db.engine`, `self._engine`, `sql_engine`, `create_engine(...)`, `db.get_engine()`.
 fn is_engine(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
-    let last = match node.kind() {
+    let last = match node.kind_str() {
         "identifier" | "attribute" => python::dotted_name(node, src).and_then(|d| d.rsplit('.').next().map(String::from)),
         "call" => python::callee_name(node, src).map(String::from),
         _ => None,
     };
     let Some(last) = last else { return false };
     let lower = last.trim_start_matches('_').to_ascii_lowercase();
-    if node.kind() == "call" {
+    if node.kind_str() == "call" {
         return matches!(lower.as_str(), "create_engine" | "get_engine" | "engine_from_config");
     }
     lower == "engine" || lower.ends_with("_engine")
@@ -176,7 +177,7 @@ fn is_sqlalchemy_connection(receiver: Node<'_>, src: &str) -> bool {
             _ => false,
         }
     };
-    match receiver.kind() {
+    match receiver.kind_str() {
         "call" => from_factory(receiver),
         "identifier" => {
             if let Some(annotation) = python::parameter_annotation(receiver, src) {
@@ -184,8 +185,8 @@ fn is_sqlalchemy_connection(receiver: Node<'_>, src: &str) -> bool {
                 return text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|t| t == "Connection");
             }
             let value = python::bound_value(receiver, src).map(python::unparen);
-            let value = value.map(|v| if v.kind() == "await" { v.named_child(0).map(python::unparen).unwrap_or(v) } else { v });
-            value.is_some_and(|v| v.kind() == "call" && from_factory(v))
+            let value = value.map(|v| if v.kind_str() == "await" { v.named_child(0).map(python::unparen).unwrap_or(v) } else { v });
+            value.is_some_and(|v| v.kind_str() == "call" && from_factory(v))
         }
         _ => false,
     }
@@ -207,7 +208,7 @@ fn execute(checker: &mut Checker<'_>, span: Node<'_>, receiver: Node<'_>) {
         return;
     }
     let args = python::arguments(span);
-    let Some(first) = args.first().copied().filter(|a| a.kind() != "keyword_argument") else { return };
+    let Some(first) = args.first().copied().filter(|a| a.kind_str() != "keyword_argument") else { return };
     if !is_string_sql(first, src, true) || imports_other_db_client(span, src) {
         return;
     }
@@ -315,12 +316,12 @@ fn list_form(checker: &mut Checker<'_>, span: Node<'_>, name: &str) {
     let src = checker.source();
     let positional = python::positional_arguments(span);
     let Some(list) = positional.first().copied() else { return };
-    if !matches!(list.kind(), "list" | "list_comprehension") {
+    if !matches!(list.kind_str(), "list" | "list_comprehension") {
         return;
     }
     let items = python::named_children(list);
     let items_text: Vec<&str> = items.iter().map(|i| checker.text(*i)).collect();
-    let modern = match list.kind() {
+    let modern = match list.kind_str() {
         "list" => format!("{name}({})", items_text.join(", ")),
         _ => format!("{name}(*{})", checker.text(list)),
     };
@@ -344,10 +345,10 @@ fn list_form(checker: &mut Checker<'_>, span: Node<'_>, name: &str) {
     let keywords_ok = name == "case" || python::arguments(span).len() == 1;
     let has_comment = {
         let mut cursor = list.walk();
-        let found = list.named_children(&mut cursor).any(|c| c.kind() == "comment");
+        let found = list.named_children(&mut cursor).any(|c| c.kind_str() == "comment");
         found
     };
-    let fixable = list.kind() == "list"
+    let fixable = list.kind_str() == "list"
         && !items.is_empty()
         && positional.len() == 1
         && keywords_ok
@@ -428,7 +429,7 @@ fn relation(checker: &mut Checker<'_>, span: Node<'_>) {
     let modern = callee.strip_suffix("relation").map(|p| format!("{p}relationship")).unwrap_or_default();
     let message =
         format!("`{callee}()` was removed in SQLAlchemy 2.0 (`ImportError` / `AttributeError`); it was a synonym for `relationship()`");
-    let attribute = function.filter(|f| f.kind() == "attribute").and_then(|f| f.child_by_field_name("attribute"));
+    let attribute = function.filter(|f| f.kind_str() == "attribute").and_then(|f| f.child_by_field_name("attribute"));
     let import = if attribute.is_none() { " (and import `relationship` instead of `relation`)" } else { "" };
     let help = format!("call `{modern}(...)` with the same arguments{import}");
     let diagnostic = checker.report(span.byte_range(), message, help);
@@ -444,7 +445,7 @@ fn relation(checker: &mut Checker<'_>, span: Node<'_>) {
 /// `entity`: the class the attributes belong to when known; `None` for an option chained on
 /// another (`joinedload(User.posts).joinedload("comments")`: the related class).
 fn string_loader_option(checker: &mut Checker<'_>, span: Node<'_>, name: &str, entity: Option<String>) {
-    let method = python::receiver(span).is_some_and(|r| python::unparen(r).kind() == "call");
+    let method = python::receiver(span).is_some_and(|r| python::unparen(r).kind_str() == "call");
     let src = checker.source();
     let strings: Vec<&str> = python::positional_arguments(span)
         .into_iter()
@@ -481,7 +482,7 @@ fn string_loader_option(checker: &mut Checker<'_>, span: Node<'_>, name: &str, e
 /// `session.query(User).options(joinedload("posts"))` or `select(User).options(...)`.
 fn options_entity<'s>(option: Node<'s>, src: &'s str) -> Option<&'s str> {
     let options_call = python::ancestors(option).take(4).find(|n| {
-        n.kind() == "call" && python::callee_name(*n, src) == Some("options")
+        n.kind_str() == "call" && python::callee_name(*n, src) == Some("options")
     })?;
     let receiver = python::receiver(options_call)?;
     if let Some(found) = query::resolve_query(receiver, src) {
@@ -490,5 +491,5 @@ fn options_entity<'s>(option: Node<'s>, src: &'s str) -> Option<&'s str> {
     let chain = python::chain(receiver, src);
     let select = chain.links.first().filter(|l| l.name == "select")?.call?;
     let entity = python::unparen(*python::positional_arguments(select).first()?);
-    (entity.kind() == "identifier").then(|| src.get(entity.byte_range())).flatten().filter(|n| query::is_class_name(n))
+    (entity.kind_str() == "identifier").then(|| src.get(entity.byte_range())).flatten().filter(|n| query::is_class_name(n))
 }

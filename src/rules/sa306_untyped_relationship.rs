@@ -1,5 +1,6 @@
 //! SA306 untyped-relationship: `name = relationship(...)` without `Mapped[...]`
 //! in a class whose other attributes use `Mapped` annotations.
+use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python::{self, unparen};
 
@@ -18,7 +19,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let uses_mapped = python::named_children(body).into_iter().any(|statement| {
         statement
             .named_child(0)
-            .filter(|a| a.kind() == "assignment")
+            .filter(|a| a.kind_str() == "assignment")
             .and_then(|a| a.child_by_field_name("type"))
             .is_some_and(|t| {
                 let text = checker.text(t);
@@ -30,7 +31,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     }
     let attribute = checker.text(name);
     let class_name = class.child_by_field_name("name").map_or("the model", |n| checker.text(n));
-    let target = python::positional_arguments(call).first().map(|a| unparen(*a)).and_then(|a| match a.kind() {
+    let target = python::positional_arguments(call).first().map(|a| unparen(*a)).and_then(|a| match a.kind_str() {
         "string" if python::is_literal_string(a) => {
             let text = checker.text(a);
             Some(text.trim_matches(|c| c == '"' || c == '\'').to_string())

@@ -1,5 +1,6 @@
 //! SA307 dynamic-relationship: `lazy="dynamic"` / `DynamicMapped`, legacy in
 //! 2.0, superseded by write-only relationships.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -17,13 +18,13 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if string_value(value, src) != Some("dynamic") {
         return;
     }
-    let call = if span.kind() == "pair" {
+    let call = if span.kind_str() == "pair" {
         // `{"lazy": "dynamic"}` given as `sa_relationship_kwargs=` of SQLModel's `Relationship()`.
         let Some(key) = m.get("key") else { return };
         if string_value(key, src) != Some("lazy") {
             return;
         }
-        let Some(keyword) = span.parent().and_then(|d| d.parent()).filter(|k| k.kind() == "keyword_argument") else {
+        let Some(keyword) = span.parent().and_then(|d| d.parent()).filter(|k| k.kind_str() == "keyword_argument") else {
             return;
         };
         if keyword.child_by_field_name("name").map(|n| checker.text(n)) != Some("sa_relationship_kwargs") {
@@ -33,7 +34,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     } else {
         span.parent().and_then(|a| a.parent())
     };
-    let Some(call) = call.filter(|c| c.kind() == "call") else { return };
+    let Some(call) = call.filter(|c| c.kind_str() == "call") else { return };
     let Some(callee) = python::callee_name(call, src).filter(|c| RELATIONSHIP_CALLS.contains(c)) else { return };
     let owner = attribute_name(call, src);
     let what = if callee == "backref" {
@@ -66,7 +67,7 @@ fn annotation(checker: &mut Checker<'_>, assignment: Node<'_>, ty: Node<'_>, tar
         return;
     }
     // Class attributes only: the annotation is read by the declarative mapping.
-    if assignment.parent().and_then(|s| s.parent()).and_then(|b| b.parent()).is_none_or(|c| c.kind() != "class_definition")
+    if assignment.parent().and_then(|s| s.parent()).and_then(|b| b.parent()).is_none_or(|c| c.kind_str() != "class_definition")
     {
         return;
     }
@@ -86,17 +87,17 @@ fn annotation(checker: &mut Checker<'_>, assignment: Node<'_>, ty: Node<'_>, tar
 
 /// The attribute a relationship call is assigned to in a class body: `posts` in `posts = relationship(...)`.
 fn attribute_name<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
-    let assignment = call.parent().filter(|p| p.kind() == "assignment")?;
-    let left = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier")?;
+    let assignment = call.parent().filter(|p| p.kind_str() == "assignment")?;
+    let left = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier")?;
     src.get(left.byte_range())
 }
 
 fn string_value<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
     let node = python::unparen(node);
-    if node.kind() != "string" || !python::is_literal_string(node) {
+    if node.kind_str() != "string" || !python::is_literal_string(node) {
         return None;
     }
     let mut cursor = node.walk();
-    let content = node.named_children(&mut cursor).find(|c| c.kind() == "string_content")?;
+    let content = node.named_children(&mut cursor).find(|c| c.kind_str() == "string_content")?;
     src.get(content.byte_range())
 }

@@ -1,6 +1,7 @@
 //! SA401 is-none-in-filter: `Model.col is None` inside query criteria. Python answers `is`
 //! itself, so the criteria receive a constant; what that constant then does (no rows, no
 //! condition, an `ArgumentError` from `.join()`) is spelled out by [`python::constant_effect`].
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -12,7 +13,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let src = checker.source();
     for found in python::criteria_operators(call, src) {
         // Only comparisons: `and` / `or` / `not` are SA402's.
-        if found.node.kind() != "comparison_operator" {
+        if found.node.kind_str() != "comparison_operator" {
             continue;
         }
         let pairs = python::comparison_pairs(found.node);
@@ -48,7 +49,7 @@ fn report(
     let column_text = checker.text(column);
     let other_text = checker.text(other);
     let negated = operator == "is not";
-    let constant = python::unparen(other).kind();
+    let constant = python::unparen(other).kind_str();
     let literal = matches!(constant, "none" | "true" | "false");
     // A column object is never the `None` / `True` / `False` object (nor, in practice, any other one).
     let value = if negated { "True" } else { "False" };

@@ -6,6 +6,7 @@
 //! and every other SQL expression (`User.a > 1`, `User.a == None`, Core columns, `func`, `in_()`)
 //! raises `TypeError`. The check replays Python's short-circuit evaluation with those answers so
 //! that the message says what the criteria really receive.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -16,7 +17,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let src = checker.source();
     for found in python::criteria_operators(call, src) {
         // One finding per Python boolean expression: its outermost `and` / `or` / `not`.
-        if found.in_bool_op || !matches!(found.node.kind(), "boolean_operator" | "not_operator") {
+        if found.in_bool_op || !matches!(found.node.kind_str(), "boolean_operator" | "not_operator") {
             continue;
         }
         let tree = BoolTree::of(found.node, src);
@@ -58,7 +59,7 @@ impl Leaf<'_> {
     fn truth(&self) -> Truth {
         match &self.sql {
             Some(sql) => sql.truth,
-            None => match python::unparen(self.node).kind() {
+            None => match python::unparen(self.node).kind_str() {
                 "true" => Truth::Known(true),
                 "false" | "none" => Truth::Known(false),
                 _ => Truth::Unknown,
@@ -84,7 +85,7 @@ impl<'t> BoolTree<'t> {
         let mut stack = vec![(root, false)];
         while let Some((node, negated)) = stack.pop() {
             let inner = python::unparen(node);
-            match inner.kind() {
+            match inner.kind_str() {
                 "boolean_operator" => {
                     if bool_operator(inner, src) == Some("and") {
                         tree.ands += 1;
@@ -121,7 +122,7 @@ impl<'t> BoolTree<'t> {
             return Outcome::Unknown;
         }
         let inner = python::unparen(node);
-        match inner.kind() {
+        match inner.kind_str() {
             "boolean_operator" => {
                 let (Some(left), Some(right)) = (inner.child_by_field_name("left"), inner.child_by_field_name("right"))
                 else {
@@ -192,7 +193,7 @@ fn is_sql(node: Node<'_>, src: &str) -> bool {
         if python::is_criteria_column(next, src) {
             return true;
         }
-        match next.kind() {
+        match next.kind_str() {
             "comparison_operator" if !python::is_python_comparison(next) => {
                 for (left, _, right) in python::comparison_pairs(next) {
                     stack.push(left);
@@ -216,7 +217,7 @@ fn equality_truth(left: Node<'_>, operator: &str, right: Node<'_>, src: &str) ->
     if !sql_left && !sql_right {
         return None;
     }
-    let is_none = |n: Node<'_>| python::unparen(n).kind() == "none";
+    let is_none = |n: Node<'_>| python::unparen(n).kind_str() == "none";
     if is_none(left) || is_none(right) {
         // `== None` builds `IS NULL`, whose truth SQLAlchemy does not define.
         return Some(SqlTruth { truth: Truth::Raises, reason: ERROR.to_string() });
@@ -228,7 +229,7 @@ fn equality_truth(left: Node<'_>, operator: &str, right: Node<'_>, src: &str) ->
     // A Python value on the other side may be `None` at run time, making it `IS NULL`.
     let python_side = if sql_left { right } else { left };
     let python_side = python::unparen(python_side);
-    if (!sql_left || !sql_right) && matches!(python_side.kind(), "identifier" | "attribute" | "call" | "subscript") {
+    if (!sql_left || !sql_right) && matches!(python_side.kind_str(), "identifier" | "attribute" | "call" | "subscript") {
         reason.push_str(&format!("; `TypeError` if `{}` is `None`", short(text(python_side))));
     }
     reason.push(')');
@@ -248,7 +249,7 @@ fn capital(value: bool) -> &'static str {
 fn sql_truth(node: Node<'_>, src: &str) -> Option<SqlTruth> {
     let inner = python::unparen(node);
     let raises = || Some(SqlTruth { truth: Truth::Raises, reason: ERROR.to_string() });
-    match inner.kind() {
+    match inner.kind_str() {
         "comparison_operator" => {
             if python::is_python_comparison(inner) || !is_sql(inner, src) {
                 return None;
@@ -288,7 +289,7 @@ fn sql_truth(node: Node<'_>, src: &str) -> Option<SqlTruth> {
         _ if python::is_criteria_column(inner, src) => {
             // `User.active`, `manager.active`: a mapped attribute has no `__bool__`, so it is truthy.
             if let Some(python::ColumnShape::Attribute { .. }) = python::column_shape(inner, src) {
-                if inner.kind() == "attribute" {
+                if inner.kind_str() == "attribute" {
                     return Some(SqlTruth {
                         truth: Truth::Known(true),
                         reason: "is always `True` for a mapped attribute (a Core column raises `TypeError`)"
@@ -317,7 +318,7 @@ fn short(text: &str) -> String {
 fn invert(node: Node<'_>, src: &str) -> String {
     let inner = python::unparen(node);
     let text = src.get(inner.byte_range()).unwrap_or("");
-    if matches!(inner.kind(), "identifier" | "attribute" | "call" | "subscript") {
+    if matches!(inner.kind_str(), "identifier" | "attribute" | "call" | "subscript") {
         format!("~{text}")
     } else {
         format!("~({text})")
@@ -352,7 +353,7 @@ fn report(checker: &mut Checker<'_>, call: Node<'_>, node: Node<'_>, tree: &Bool
     let operand = short(checker.text(python::unparen(leaf.node)));
     let all_sql = tree.leaves.iter().all(|leaf| leaf.sql.is_some());
     let leaves: Vec<&str> = tree.leaves.iter().map(|leaf| checker.text(python::unparen(leaf.node))).collect();
-    let direct_argument = python::ancestors(node).find(|n| n.kind() != "parenthesized_expression")
+    let direct_argument = python::ancestors(node).find(|n| n.kind_str() != "parenthesized_expression")
         == call.child_by_field_name("arguments")
         && matches!(python::callee_name(call, src), Some("filter" | "where" | "having"));
     let result = result_clause(checker, call, tree, tested);

@@ -2,6 +2,7 @@
 //! `x in y` calls `y.__contains__(x)`: with a column on the right SQLAlchemy raises
 //! `NotImplementedError`; with a column on the left, a list / tuple / set answers `False`
 //! (each `element == column` is a falsy identity test) and a string raises `TypeError`.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -12,7 +13,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(call) = m.get("criteria") else { return };
     let src = checker.source();
     for found in python::criteria_operators(call, src) {
-        if found.node.kind() != "comparison_operator" {
+        if found.node.kind_str() != "comparison_operator" {
             continue;
         }
         let pairs = python::comparison_pairs(found.node);
@@ -52,7 +53,7 @@ fn column_in_values(
     let comparison_text = short(checker.text(comparison));
     let container = python::unparen(values);
     let mut cursor = container.walk();
-    let literal_values = matches!(container.kind(), "list" | "tuple" | "set")
+    let literal_values = matches!(container.kind_str(), "list" | "tuple" | "set")
         && !container.named_children(&mut cursor).any(|n| python::is_criteria_column(n, src));
     let relationship = python::mapped_attribute(column, src) == python::MappedAttribute::Relationship;
     let message = if relationship {

@@ -1,6 +1,7 @@
 //! SA404 unfiltered-bulk-write: a bulk DELETE / UPDATE with no criteria — legacy
 //! `session.query(M).delete()`, or an executed `delete(M)` / `update(M).values(...)`
 //! (inline or through a local variable) that no `.where()` ever narrows.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -60,14 +61,14 @@ fn executed_statement(checker: &mut Checker<'_>, execute: Node<'_>) {
     let positional = python::positional_arguments(execute);
     // Parameters (`execute(update(User), [{...}])`) make it an executemany or a bulk UPDATE by primary key.
     let [statement] = positional.as_slice() else { return };
-    if python::arguments(execute).iter().any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"))
+    if python::arguments(execute).iter().any(|a| matches!(a.kind_str(), "list_splat" | "dictionary_splat"))
         || python::keyword_argument(execute, "params", src).is_some()
         || python::keyword_argument(execute, "parameters", src).is_some()
     {
         return;
     }
     let statement = unparen(*statement);
-    let built = match statement.kind() {
+    let built = match statement.kind_str() {
         "call" => Some(statement),
         // Every assignment before the use must build an unfiltered write: `stmt = stmt.where(...)`
         // anywhere (an `if` included) means criteria may apply.
@@ -86,7 +87,7 @@ fn executed_statement(checker: &mut Checker<'_>, execute: Node<'_>) {
     let what = target.map_or("the table".to_string(), |t| format!("`{}`", checker.text(t)));
     let verb = if kind == DmlKind::Delete { "deletes" } else { "updates" };
     let written = python::one_line(checker.text(built), 80);
-    let via = if statement.kind() == "identifier" {
+    let via = if statement.kind_str() == "identifier" {
         format!(" (`{}` is `{written}`)", checker.text(statement))
     } else {
         String::new()
@@ -119,7 +120,7 @@ fn unfiltered_write<'t>(node: Node<'t>, src: &'t str) -> Option<(DmlKind, Option
         return (!dml.has_where && dml.kind != DmlKind::Insert).then_some((dml.kind, dml.target));
     }
     // `users.delete()` / `Model.__table__.delete()` on its own: a Core DELETE of the whole table.
-    if node.kind() == "call" && python::callee_name(node, src) == Some("delete") && python::arguments(node).is_empty() {
+    if node.kind_str() == "call" && python::callee_name(node, src) == Some("delete") && python::arguments(node).is_empty() {
         let receiver = python::receiver(node)?;
         python::dotted_name(receiver, src)?;
         return Some((DmlKind::Delete, Some(receiver)));

@@ -1,5 +1,6 @@
 //! SA405 limit-without-order: `.limit(n)` / `.offset(n)` on a legacy query or an executed
 //! `select()` that has no `order_by()` — which rows come back is up to the database.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -75,14 +76,14 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 fn limits(arg: Node<'_>, src: &str) -> bool {
     let arg = unparen(arg);
     let text = src.get(arg.byte_range()).unwrap_or("");
-    arg.kind() != "keyword_argument" && arg.kind() != "none" && text != "0"
+    arg.kind_str() != "keyword_argument" && arg.kind_str() != "none" && text != "0"
 }
 
 /// The outermost call of the method chain `call` is part of: `q.limit(5).all()` for `q.limit(5)`.
 fn outermost_call(call: Node<'_>) -> Node<'_> {
     let mut current = call;
-    while let Some(attribute) = current.parent().filter(|p| p.kind() == "attribute") {
-        match attribute.parent().filter(|p| p.kind() == "call") {
+    while let Some(attribute) = current.parent().filter(|p| p.kind_str() == "attribute") {
+        match attribute.parent().filter(|p| p.kind_str() == "call") {
             Some(outer) => current = outer,
             None => break,
         }
@@ -102,7 +103,7 @@ fn sqlalchemy_links<'t>(
             return None;
         }
         // Any earlier value of the query variable that is ordered (`if sort: q = q.order_by(...)`) counts.
-        if chain.root.kind() == "identifier" {
+        if chain.root.kind_str() == "identifier" {
             for value in loops::assignments_before(chain.root, src) {
                 if python::chain(unparen(value), src).names().any(|n| n == "order_by") {
                     return None;
@@ -123,11 +124,11 @@ fn sqlalchemy_links<'t>(
             let select = first.call?;
             let entity = python::positional_arguments(select).first().and_then(|e| {
                 let e = unparen(*e);
-                (e.kind() == "identifier").then(|| src.get(e.byte_range())).flatten().filter(|n| query::is_class_name(n))
+                (e.kind_str() == "identifier").then(|| src.get(e.byte_range())).flatten().filter(|n| query::is_class_name(n))
             });
             return Some((links, entity, false));
         }
-        if root.kind() != "identifier" || root_text == "select" {
+        if root.kind_str() != "identifier" || root_text == "select" {
             return None;
         }
         let values = loops::assignments_before(root, src);
@@ -145,11 +146,11 @@ fn sqlalchemy_links<'t>(
 /// `session.execute(<outer>)`, or `stmt = <outer>` later executed as is with no `stmt.<method>` in between.
 fn executed_here(outer: Node<'_>, src: &str) -> bool {
     let parent = outer.parent();
-    if parent.is_some_and(|p| p.kind() == "argument_list") {
+    if parent.is_some_and(|p| p.kind_str() == "argument_list") {
         return parent.and_then(|p| p.parent()).is_some_and(|call| is_executor_of(call, outer, src));
     }
-    let Some(assignment) = parent.filter(|p| p.kind() == "assignment") else { return false };
-    let Some(var) = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier") else { return false };
+    let Some(assignment) = parent.filter(|p| p.kind_str() == "assignment") else { return false };
+    let Some(var) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else { return false };
     let name = src.get(var.byte_range()).unwrap_or("");
     let Some(scope) = python::enclosing_function(assignment).or_else(|| python::ancestors(assignment).last()) else {
         return false;
@@ -157,10 +158,10 @@ fn executed_here(outer: Node<'_>, src: &str) -> bool {
     let mut executed = false;
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
-        if node.kind() == "identifier" && node.start_byte() > assignment.end_byte() && src.get(node.byte_range()) == Some(name)
+        if node.kind_str() == "identifier" && node.start_byte() > assignment.end_byte() && src.get(node.byte_range()) == Some(name)
         {
             let Some(parent) = node.parent() else { return false };
-            match parent.kind() {
+            match parent.kind_str() {
                 "argument_list" if parent.parent().is_some_and(|c| is_executor_of(c, node, src)) => executed = true,
                 // `stmt.order_by(...)`, `stmt = ...`, returned, passed on: someone else may order it.
                 _ => return false,
@@ -175,7 +176,7 @@ fn executed_here(outer: Node<'_>, src: &str) -> bool {
 
 /// `call` is `<x>.execute(statement)` (or another executor) with `statement` as its first argument.
 fn is_executor_of(call: Node<'_>, statement: Node<'_>, src: &str) -> bool {
-    call.kind() == "call"
+    call.kind_str() == "call"
         && python::receiver(call).is_some()
         && python::callee_name(call, src).is_some_and(|n| EXECUTORS.contains(&n))
         && python::positional_arguments(call).first().is_some_and(|a| unparen(*a).id() == statement.id())

@@ -8,6 +8,7 @@
 //! literals, ...); a string is "tainted" when it is built from a value that is not safe.
 //! Every walk is bounded by the expression depth ([`MAX_DEPTH`]) and the number of
 //! variable look-ups ([`MAX_LOOKUPS`]), each of which scans one function body.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -31,7 +32,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     // The sink's ancestors, once (each `parent()` walks down from the root). Sinks nested
     // deeper than this are generated code, not worth a quadratic walk.
     let base: Vec<Node<'_>> = std::iter::once(span).chain(python::ancestors(span).take(MAX_SINK_DEPTH)).collect();
-    if base.last().is_none_or(|n| n.kind() != "module") {
+    if base.last().is_none_or(|n| n.kind_str() != "module") {
         return;
     }
     let Some(sink) = sink(span, src) else { return };
@@ -39,7 +40,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(taint) = analysis.taint(argument, 0) else { return };
 
     let argument = python::unparen(argument);
-    let via = (argument.kind() == "identifier").then(|| checker.text(argument));
+    let via = (argument.kind_str() == "identifier").then(|| checker.text(argument));
     let value = shorten(checker.text(taint.value));
     let line = checker.line_of(taint.at);
     let via = via.map(|name| format!(" through `{name}`")).unwrap_or_default();
@@ -108,7 +109,7 @@ fn is_sqlalchemy_name(call: Node<'_>, function: Node<'_>, receiver: Option<Node<
     let imports = python::visible_imports(call, src);
     match receiver {
         None => {
-            function.kind() == "identifier"
+            function.kind_str() == "identifier"
                 && imports
                     .iter()
                     .any(|i| (i.local == name || i.local == "*") && i.name.is_some() && is_sqlalchemy_module(i.module))
@@ -126,7 +127,7 @@ fn is_sqlalchemy_name(call: Node<'_>, function: Node<'_>, receiver: Option<Node<
 /// `engine.connect()`, `op.get_bind()`, `get_session()`: something whose `execute()` runs SQL.
 fn is_database_receiver(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
-    let name = match node.kind() {
+    let name = match node.kind_str() {
         "identifier" => src.get(node.byte_range()),
         "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
         "call" => python::callee_name(node, src),
@@ -199,8 +200,8 @@ impl Sink {
 
 /// The call a `text()` is an argument of, as `session.execute` / `.filter`.
 fn enclosing_call(call: Node<'_>, src: &str) -> Option<String> {
-    let list = call.parent().filter(|p| p.kind() == "argument_list")?;
-    let outer = list.parent().filter(|p| p.kind() == "call")?;
+    let list = call.parent().filter(|p| p.kind_str() == "argument_list")?;
+    let outer = list.parent().filter(|p| p.kind_str() == "call")?;
     let name = python::callee_name(outer, src)?;
     let receiver = python::receiver(outer).and_then(|r| python::dotted_name(r, src));
     Some(match receiver {
@@ -513,11 +514,11 @@ impl<'s, 't> Analysis<'s, 't> {
     }
 
     fn enclosing_function(&self, node: Node<'t>) -> Option<Node<'t>> {
-        self.ancestors(node).into_iter().find(|n| n.kind() == "function_definition")
+        self.ancestors(node).into_iter().find(|n| n.kind_str() == "function_definition")
     }
 
     fn module(&self) -> Option<Node<'t>> {
-        self.base.last().copied().filter(|m| m.kind() == "module")
+        self.base.last().copied().filter(|m| m.kind_str() == "module")
     }
 
     /// The module-level value of `NAME = ...` for the name `name` refers to.
@@ -525,7 +526,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let ident = self.src.get(name.byte_range())?;
         let module = self.module()?;
         python::named_children(module).into_iter().rev().find_map(|statement| {
-            let assignment = statement.named_child(0).filter(|a| a.kind() == "assignment")?;
+            let assignment = statement.named_child(0).filter(|a| a.kind_str() == "assignment")?;
             let left = assignment.child_by_field_name("left")?;
             (self.src.get(left.byte_range()) == Some(ident)).then(|| assignment.child_by_field_name("right")).flatten()
         })
@@ -538,11 +539,11 @@ impl<'s, 't> Analysis<'s, 't> {
         let src = self.src;
         let ident = src.get(name.byte_range())?;
         for function in
-            self.ancestors(name).into_iter().filter(|n| matches!(n.kind(), "function_definition" | "lambda"))
+            self.ancestors(name).into_iter().filter(|n| matches!(n.kind_str(), "function_definition" | "lambda"))
         {
             let Some(parameters) = function.child_by_field_name("parameters") else { continue };
             for parameter in python::named_children(parameters) {
-                let (bound, annotation) = match parameter.kind() {
+                let (bound, annotation) = match parameter.kind_str() {
                     "identifier" => (Some(parameter), None),
                     "default_parameter" => (parameter.child_by_field_name("name"), None),
                     "typed_parameter" => (parameter.named_child(0), parameter.child_by_field_name("type")),
@@ -569,7 +570,7 @@ impl<'s, 't> Analysis<'s, 't> {
             return None;
         }
         let node = python::unparen(node);
-        match node.kind() {
+        match node.kind_str() {
             "string" => self.fstring_taint(node, depth),
             "concatenated_string" => python::named_children(node).into_iter().find_map(|part| self.taint(part, depth + 1)),
             "binary_operator" => match operator(node, self.src) {
@@ -592,7 +593,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let value = first?;
         let mut taint = Taint::new(How::FString, string, value, segments);
         taint.string_start =
-            python::named_children(string).into_iter().find(|c| c.kind() == "string_start").map(|s| self.text(s).to_string());
+            python::named_children(string).into_iter().find(|c| c.kind_str() == "string_start").map(|s| self.text(s).to_string());
         Some(taint)
     }
 
@@ -601,7 +602,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let mut segments = Vec::new();
         let mut first = None;
         for child in python::named_children(string) {
-            match child.kind() {
+            match child.kind_str() {
                 "string_content" => segments.push(Segment::Sql(self.text(child).to_string())),
                 "interpolation" => {
                     let expression = child.child_by_field_name("expression");
@@ -664,11 +665,11 @@ impl<'s, 't> Analysis<'s, 't> {
         let conversions = template.as_deref().map(percent_conversions).unwrap_or_default();
         let right = python::unparen(right);
         // (value, key) pairs: tuple elements by position, dict values by key, or the single value.
-        let values: Vec<(Node<'t>, Option<String>)> = match right.kind() {
+        let values: Vec<(Node<'t>, Option<String>)> = match right.kind_str() {
             "tuple" => python::named_children(right).into_iter().map(|v| (v, None)).collect(),
             "dictionary" => python::named_children(right)
                 .into_iter()
-                .filter(|p| p.kind() == "pair")
+                .filter(|p| p.kind_str() == "pair")
                 .filter_map(|p| {
                     let key = p.child_by_field_name("key")?;
                     let key = python::is_literal_string(key).then(|| literal_content(key, self.src));
@@ -681,7 +682,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let value_for = |index: usize, conversion: &Conversion| -> Option<Node<'t>> {
             match &conversion.key {
                 Some(key) => values.iter().find(|(_, k)| k.as_deref() == Some(key.as_str())).map(|(v, _)| *v),
-                None if right.kind() == "tuple" => values.get(index).map(|(v, _)| *v),
+                None if right.kind_str() == "tuple" => values.get(index).map(|(v, _)| *v),
                 None => values.first().map(|(v, _)| *v),
             }
         };
@@ -729,7 +730,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let mut keywords = Vec::new();
         let mut splat = None;
         for argument in python::arguments(call) {
-            match argument.kind() {
+            match argument.kind_str() {
                 "keyword_argument" => {
                     if let (Some(name), Some(value)) =
                         (argument.child_by_field_name("name"), argument.child_by_field_name("value"))
@@ -807,7 +808,7 @@ impl<'s, 't> Analysis<'s, 't> {
             return false;
         }
         let node = python::unparen(node);
-        match node.kind() {
+        match node.kind_str() {
             "string" | "concatenated_string" => true,
             "binary_operator" => match operator(node, self.src) {
                 "+" => concat_operands(node, self.src).into_iter().any(|o| self.is_stringy(o, depth + 1)),
@@ -838,7 +839,7 @@ impl<'s, 't> Analysis<'s, 't> {
         if python::is_literal_string(node) {
             return Some(literal_content(node, self.src));
         }
-        if node.kind() != "identifier" {
+        if node.kind_str() != "identifier" {
             return None;
         }
         if is_constant_name(self.text(node)) {
@@ -862,13 +863,13 @@ impl<'s, 't> Analysis<'s, 't> {
             return false;
         }
         let node = python::unparen(node);
-        match node.kind() {
+        match node.kind_str() {
             "integer" | "float" | "true" | "false" | "none" | "ellipsis" => true,
             "string" => self.fstring_segments(node, depth).1.is_none(),
             "concatenated_string" | "list" | "tuple" | "set" | "expression_list" => {
                 python::named_children(node).into_iter().all(|c| self.is_safe(c, depth + 1))
             }
-            "dictionary" => python::named_children(node).into_iter().all(|pair| match pair.kind() {
+            "dictionary" => python::named_children(node).into_iter().all(|pair| match pair.kind_str() {
                 "pair" => [pair.child_by_field_name("key"), pair.child_by_field_name("value")]
                     .into_iter()
                     .all(|part| part.is_some_and(|p| self.is_safe(p, depth + 1))),
@@ -935,7 +936,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let text = self.text(name);
         let membership = |condition: Node<'t>, negated: bool| -> bool {
             let condition = python::unparen(condition);
-            if condition.kind() != "comparison_operator" {
+            if condition.kind_str() != "comparison_operator" {
                 return false;
             }
             let operators: Vec<&str> = {
@@ -951,10 +952,10 @@ impl<'s, 't> Analysis<'s, 't> {
         };
         // Enclosing `if name in ...:` (the use in its consequence).
         for ancestor in self.ancestors(name) {
-            if matches!(ancestor.kind(), "function_definition" | "lambda" | "class_definition") {
+            if matches!(ancestor.kind_str(), "function_definition" | "lambda" | "class_definition") {
                 break;
             }
-            if ancestor.kind() == "if_statement" {
+            if ancestor.kind_str() == "if_statement" {
                 let in_body = ancestor.child_by_field_name("consequence").is_some_and(|b| contains(b, name));
                 if in_body && ancestor.child_by_field_name("condition").is_some_and(|c| membership(c, false)) {
                     return true;
@@ -970,18 +971,18 @@ impl<'s, 't> Analysis<'s, 't> {
             if node.start_byte() >= name.start_byte() {
                 continue;
             }
-            match node.kind() {
+            match node.kind_str() {
                 "function_definition" | "class_definition" | "lambda" => continue,
                 "assert_statement" if node.named_child(0).is_some_and(|c| membership(c, false)) => return true,
                 "if_statement" => {
                     let exits = node.child_by_field_name("consequence").is_some_and(|b| {
                         python::named_children(b)
                             .into_iter()
-                            .any(|s| matches!(s.kind(), "raise_statement" | "return_statement"))
+                            .any(|s| matches!(s.kind_str(), "raise_statement" | "return_statement"))
                             || python::named_children(b).into_iter().any(|s| {
-                                s.kind() == "expression_statement"
+                                s.kind_str() == "expression_statement"
                                     && s.named_child(0).is_some_and(|c| {
-                                        c.kind() == "call" && python::callee_name(c, self.src) == Some("abort")
+                                        c.kind_str() == "call" && python::callee_name(c, self.src) == Some("abort")
                                     })
                             })
                     });
@@ -1002,7 +1003,7 @@ impl<'s, 't> Analysis<'s, 't> {
     fn loop_binding(&mut self, name: Node<'t>, depth: u32) -> Option<bool> {
         let text = self.text(name);
         for ancestor in self.ancestors(name) {
-            match ancestor.kind() {
+            match ancestor.kind_str() {
                 "function_definition" | "lambda" | "class_definition" | "module" => return None,
                 "for_statement" => {
                     let in_body = ancestor.child_by_field_name("body").is_some_and(|b| contains(b, name));
@@ -1016,7 +1017,7 @@ impl<'s, 't> Analysis<'s, 't> {
                     }
                 }
                 "list_comprehension" | "generator_expression" | "set_comprehension" | "dictionary_comprehension" => {
-                    for clause in python::named_children(ancestor).into_iter().filter(|c| c.kind() == "for_in_clause") {
+                    for clause in python::named_children(ancestor).into_iter().filter(|c| c.kind_str() == "for_in_clause") {
                         let (Some(left), Some(right)) =
                             (clause.child_by_field_name("left"), clause.child_by_field_name("right"))
                         else {
@@ -1035,13 +1036,13 @@ impl<'s, 't> Analysis<'s, 't> {
 
     fn iterates_safely(&mut self, left: Node<'t>, iterable: Node<'t>, name: &str, depth: u32) -> bool {
         let iterable = python::unparen(iterable);
-        if iterable.kind() == "call" {
+        if iterable.kind_str() == "call" {
             let args = python::positional_arguments(iterable);
             match python::callee_name(iterable, self.src) {
                 Some("range") => return true,
                 Some("enumerate") => {
                     let first = python::named_children(left).into_iter().next();
-                    if left.kind() != "identifier" && first.is_some_and(|f| self.text(f) == name) {
+                    if left.kind_str() != "identifier" && first.is_some_and(|f| self.text(f) == name) {
                         return true; // the index
                     }
                     return args.first().is_some_and(|a| self.is_safe(*a, depth + 1));
@@ -1058,10 +1059,10 @@ impl<'s, 't> Analysis<'s, 't> {
                     let part = match method {
                         "keys" => Part::Keys,
                         "values" => Part::Values,
-                        _ if left.kind() != "identifier" && pair.first().is_some_and(|k| self.text(*k) == name) => {
+                        _ if left.kind_str() != "identifier" && pair.first().is_some_and(|k| self.text(*k) == name) => {
                             Part::Keys
                         }
-                        _ if left.kind() != "identifier" && pair.get(1).is_some_and(|v| self.text(*v) == name) => {
+                        _ if left.kind_str() != "identifier" && pair.get(1).is_some_and(|v| self.text(*v) == name) => {
                             Part::Values
                         }
                         _ => Part::Both,
@@ -1082,7 +1083,7 @@ impl<'s, 't> Analysis<'s, 't> {
             return false;
         }
         let mapping = python::unparen(mapping);
-        let literal = match mapping.kind() {
+        let literal = match mapping.kind_str() {
             "dictionary" => Some(mapping),
             "identifier" if !is_constant_name(self.text(mapping)) => {
                 let assigned = self.reaching(mapping).unwrap_or_default();
@@ -1091,13 +1092,13 @@ impl<'s, 't> Analysis<'s, 't> {
                     [] if self.parameter_annotation(mapping).is_none() => self.module_constant(mapping),
                     _ => None,
                 }
-                .filter(|v| v.kind() == "dictionary")
+                .filter(|v| v.kind_str() == "dictionary")
             }
             _ => None,
         };
         let Some(literal) = literal else { return self.is_safe(mapping, depth) };
         python::named_children(literal).into_iter().all(|pair| {
-            if pair.kind() != "pair" {
+            if pair.kind_str() != "pair" {
                 return false; // `**other`
             }
             let key = pair.child_by_field_name("key");
@@ -1117,7 +1118,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let receiver = python::receiver(call);
         // `f(x for x in y)`: the generator is the whole argument list.
         let args = match call.child_by_field_name("arguments") {
-            Some(generator) if generator.kind() == "generator_expression" => vec![generator],
+            Some(generator) if generator.kind_str() == "generator_expression" => vec![generator],
             _ => python::arguments(call),
         };
         match (name, receiver) {
@@ -1148,7 +1149,7 @@ impl<'s, 't> Analysis<'s, 't> {
                 Some(r),
             ) => {
                 self.is_safe(r, depth + 1)
-                    && args.into_iter().all(|a| match a.kind() {
+                    && args.into_iter().all(|a| match a.kind_str() {
                         "keyword_argument" => {
                             a.child_by_field_name("value").is_some_and(|v| self.is_safe(v, depth + 1))
                         }
@@ -1176,21 +1177,21 @@ impl<'s, 't> Analysis<'s, 't> {
             if node.start_byte() >= name.start_byte() {
                 continue;
             }
-            match node.kind() {
+            match node.kind_str() {
                 "function_definition" | "class_definition" | "lambda" => continue,
                 "assignment" | "augmented_assignment" if !contains(node, name) => {
                     if let (Some(left), Some(mut value)) =
                         (node.child_by_field_name("left"), node.child_by_field_name("right"))
                     {
-                        if left.kind() == "identifier" && self.text(left) == ident {
+                        if left.kind_str() == "identifier" && self.text(left) == ident {
                             // `a = b = value`
-                            while value.kind() == "assignment" {
+                            while value.kind_str() == "assignment" {
                                 match value.child_by_field_name("right") {
                                     Some(right) => value = right,
                                     None => break,
                                 }
                             }
-                            found.push(Assigned { node, value, augmented: node.kind() == "augmented_assignment" });
+                            found.push(Assigned { node, value, augmented: node.kind_str() == "augmented_assignment" });
                         }
                     }
                 }
@@ -1205,7 +1206,7 @@ impl<'s, 't> Analysis<'s, 't> {
             !a.augmented
                 && a.node
                     .parent()
-                    .filter(|p| p.kind() == "expression_statement")
+                    .filter(|p| p.kind_str() == "expression_statement")
                     .and_then(|s| s.parent())
                     .is_some_and(|block| contains(block, name))
         });
@@ -1260,7 +1261,7 @@ fn is_constant_name(name: &str) -> bool {
 /// `", ".join(items)`.
 fn is_join_call(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
-    node.kind() == "call" && python::receiver(node).is_some() && python::callee_name(node, src) == Some("join")
+    node.kind_str() == "call" && python::receiver(node).is_some() && python::callee_name(node, src) == Some("join")
 }
 
 /// The two values of `a if cond else b`.
@@ -1279,7 +1280,7 @@ fn operator<'s>(node: Node<'_>, src: &'s str) -> &'s str {
 
 /// Does the loop target `left` bind `name` (`for name in`, `for i, name in`)?
 fn binds(left: Node<'_>, name: &str, src: &str) -> bool {
-    let is_name = |n: Node<'_>| n.kind() == "identifier" && src.get(n.byte_range()) == Some(name);
+    let is_name = |n: Node<'_>| n.kind_str() == "identifier" && src.get(n.byte_range()) == Some(name);
     is_name(left) || python::named_children(left).into_iter().any(is_name)
 }
 
@@ -1289,7 +1290,7 @@ fn concat_operands<'t>(node: Node<'t>, src: &str) -> Vec<Node<'t>> {
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
         let current = python::unparen(current);
-        if current.kind() == "binary_operator" && operator(current, src) == "+" && operands.len() < 10_000 {
+        if current.kind_str() == "binary_operator" && operator(current, src) == "+" && operands.len() < 10_000 {
             if let (Some(left), Some(right)) =
                 (current.child_by_field_name("left"), current.child_by_field_name("right"))
             {
@@ -1307,10 +1308,10 @@ fn concat_operands<'t>(node: Node<'t>, src: &str) -> Vec<Node<'t>> {
 fn literal_content(node: Node<'_>, src: &str) -> String {
     let node = python::unparen(node);
     let mut out = String::new();
-    let strings = if node.kind() == "concatenated_string" { python::named_children(node) } else { vec![node] };
+    let strings = if node.kind_str() == "concatenated_string" { python::named_children(node) } else { vec![node] };
     for string in strings {
         for child in python::named_children(string) {
-            if child.kind() == "string_content" {
+            if child.kind_str() == "string_content" {
                 out.push_str(src.get(child.byte_range()).unwrap_or(""));
             }
         }
@@ -1412,7 +1413,7 @@ fn format_fields(template: &str) -> Vec<FormatField> {
 /// A parameter name for a value: `user.name` → `name`, `data["email"]` → `email`.
 fn param_name(value: Node<'_>, src: &str) -> String {
     let value = python::unparen(value);
-    let raw = match value.kind() {
+    let raw = match value.kind_str() {
         "identifier" => src.get(value.byte_range()).unwrap_or(""),
         "attribute" => value.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or(""),
         "subscript" => {

@@ -4,6 +4,7 @@
 //! Checked per class body (with its `__table_args__` and module-level
 //! `Index(...)` on its columns) and per `Table(...)` call; anything computed
 //! (a `@declared_attr` `__table_args__`, `index=flag`) makes the rule stay silent.
+use crate::syntax::KindStr;
 use std::collections::HashSet;
 
 use tree_sitter::Node;
@@ -53,10 +54,10 @@ fn class_body(checker: &mut Checker<'_>, class: Node<'_>, class_name: &str, body
     // Primary-key columns in declaration order (first one leads the primary key's index).
     let mut first_pk: Option<String> = None;
     for statement in python::named_children(body) {
-        match statement.kind() {
+        match statement.kind_str() {
             "expression_statement" => {
-                let Some(assignment) = statement.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
-                let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier") else {
+                let Some(assignment) = statement.named_child(0).filter(|a| a.kind_str() == "assignment") else { continue };
+                let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else {
                     continue;
                 };
                 let name = checker.text(left);
@@ -68,7 +69,7 @@ fn class_body(checker: &mut Checker<'_>, class: Node<'_>, class_name: &str, body
                     },
                     // An imperative table: the `Table(...)` pattern checks it.
                     "__table__" => return,
-                    _ if value.kind() == "call" => {
+                    _ if value.kind_str() == "call" => {
                         if is_primary_key(value, src) && first_pk.is_none() {
                             first_pk = Some(name.to_string());
                         }
@@ -115,7 +116,7 @@ fn table_call(checker: &mut Checker<'_>, table: Node<'_>) {
     let mut leading: HashSet<String> = HashSet::new();
     let mut first_pk: Option<String> = None;
     for arg in args.iter().skip(1).map(|a| unparen(*a)) {
-        if arg.kind() != "call" {
+        if arg.kind_str() != "call" {
             continue;
         }
         match python::callee_name(arg, src) {
@@ -140,9 +141,9 @@ fn table_call(checker: &mut Checker<'_>, table: Node<'_>) {
     // `users_groups = Table(...)` then `Index("ix", users_groups.c.group_id)` at module level.
     let variable = table
         .parent()
-        .filter(|p| p.kind() == "assignment")
+        .filter(|p| p.kind_str() == "assignment")
         .and_then(|a| a.child_by_field_name("left"))
-        .filter(|l| l.kind() == "identifier")
+        .filter(|l| l.kind_str() == "identifier")
         .map(|l| checker.text(l));
     if let Some(variable) = variable {
         leading.extend(module_level_indexes(table, &[variable], src));
@@ -180,7 +181,7 @@ fn fk_column<'t>(name: &str, call: Node<'t>, node: Node<'t>, src: &str) -> Optio
     let call = match callee {
         "Column" | "mapped_column" => call,
         "Field" => match python::keyword_argument(call, "sa_column", src).map(unparen) {
-            Some(column) if column.kind() == "call" && python::callee_name(column, src) == Some("Column") => column,
+            Some(column) if column.kind_str() == "call" && python::callee_name(column, src) == Some("Column") => column,
             Some(_) => return None,
             None => call,
         },
@@ -189,10 +190,10 @@ fn fk_column<'t>(name: &str, call: Node<'t>, node: Node<'t>, src: &str) -> Optio
     let mut target = None;
     let mut db_name = None;
     for (i, arg) in python::positional_arguments(call).into_iter().map(unparen).enumerate() {
-        if i == 0 && arg.kind() == "string" {
+        if i == 0 && arg.kind_str() == "string" {
             db_name = string_value(arg, src);
         }
-        if arg.kind() == "call" && python::callee_name(arg, src) == Some("ForeignKey") {
+        if arg.kind_str() == "call" && python::callee_name(arg, src) == Some("ForeignKey") {
             let first = python::positional_arguments(arg).first().copied()?;
             target = string_value(first, src).or_else(|| python::dotted_name(first, src));
         }
@@ -223,7 +224,7 @@ fn fk_column<'t>(name: &str, call: Node<'t>, node: Node<'t>, src: &str) -> Optio
 
 fn is_primary_key(call: Node<'_>, src: &str) -> bool {
     let call = match python::keyword_argument(call, "sa_column", src).map(unparen) {
-        Some(column) if column.kind() == "call" => column,
+        Some(column) if column.kind_str() == "call" => column,
         _ => call,
     };
     python::keyword_argument(call, "primary_key", src).is_some_and(|v| src.get(v.byte_range()) == Some("True"))
@@ -236,16 +237,16 @@ fn module_level_indexes(node: Node<'_>, owners: &[&str], src: &str) -> Vec<Strin
     if !src.contains("Index(") {
         return found;
     }
-    let Some(module) = python::ancestors(node).find(|n| n.kind() == "module") else { return found };
+    let Some(module) = python::ancestors(node).find(|n| n.kind_str() == "module") else { return found };
     for statement in python::named_children(module) {
-        if statement.kind() != "expression_statement" {
+        if statement.kind_str() != "expression_statement" {
             continue;
         }
         let Some(expr) = statement.named_child(0) else { continue };
-        let call = match expr.kind() {
+        let call = match expr.kind_str() {
             "call" => expr,
             "assignment" => match expr.child_by_field_name("right").map(unparen) {
-                Some(right) if right.kind() == "call" => right,
+                Some(right) if right.kind_str() == "call" => right,
                 _ => continue,
             },
             _ => continue,
@@ -264,13 +265,13 @@ fn module_level_indexes(node: Node<'_>, owners: &[&str], src: &str) -> Vec<Strin
 
 fn string_value(node: Node<'_>, src: &str) -> Option<String> {
     let node = unparen(node);
-    if node.kind() != "string" || !python::is_literal_string(node) {
+    if node.kind_str() != "string" || !python::is_literal_string(node) {
         return None;
     }
     let mut cursor = node.walk();
     let content: String = node
         .named_children(&mut cursor)
-        .filter(|c| c.kind() == "string_content")
+        .filter(|c| c.kind_str() == "string_content")
         .filter_map(|c| src.get(c.byte_range()))
         .collect();
     Some(content)

@@ -2,6 +2,7 @@
 //! the target class implicitly; `back_populates` on both sides says it in both.
 //! Also the one-sided pair: two relationships that are each other's reverse, one
 //! or both without `back_populates` (resolved against the model index).
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -21,13 +22,13 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     }
     let Some(span) = m.get("span") else { return };
     let src = checker.source();
-    let (call, value) = if span.kind() == "pair" {
+    let (call, value) = if span.kind_str() == "pair" {
         // `sa_relationship_kwargs={"backref": "x"}` of SQLModel's `Relationship()`.
         let Some(key) = m.get("key") else { return };
         if string_value(key, src).as_deref() != Some("backref") {
             return;
         }
-        let Some(keyword) = span.parent().and_then(|d| d.parent()).filter(|k| k.kind() == "keyword_argument") else {
+        let Some(keyword) = span.parent().and_then(|d| d.parent()).filter(|k| k.kind_str() == "keyword_argument") else {
             return;
         };
         if keyword.child_by_field_name("name").map(|n| checker.text(n)) != Some("sa_relationship_kwargs") {
@@ -37,7 +38,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     } else {
         (span.parent().and_then(|a| a.parent()), span.child_by_field_name("value"))
     };
-    let (Some(call), Some(value)) = (call.filter(|c| c.kind() == "call"), value.map(unparen)) else { return };
+    let (Some(call), Some(value)) = (call.filter(|c| c.kind_str() == "call"), value.map(unparen)) else { return };
     // Alembic migrations hold frozen copies of old models: not worth rewriting.
     if !python::callee_name(call, src).is_some_and(|c| RELATIONSHIP_CALLS.contains(&c))
         || python::imports_alembic(call, src)
@@ -45,7 +46,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         return;
     }
     // `backref=None` / `backref=False` create nothing.
-    let reverse = match value.kind() {
+    let reverse = match value.kind_str() {
         "string" => string_value(value, src),
         "call" if python::callee_name(value, src) == Some("backref") => {
             python::positional_arguments(value).first().and_then(|n| string_value(*n, src))
@@ -53,12 +54,12 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         _ => None,
     };
     let Some(reverse) = reverse else { return };
-    let target = python::positional_arguments(call).first().map(|a| unparen(*a)).and_then(|a| match a.kind() {
+    let target = python::positional_arguments(call).first().map(|a| unparen(*a)).and_then(|a| match a.kind_str() {
         "string" => string_value(a, src).map(|s| s.rsplit('.').next().unwrap_or(&s).to_string()),
         "identifier" | "attribute" => python::dotted_name(a, src).map(|d| d.rsplit('.').next().unwrap_or(&d).to_string()),
         _ => None,
     });
-    let assignment = call.parent().filter(|p| p.kind() == "assignment");
+    let assignment = call.parent().filter(|p| p.kind_str() == "assignment");
     let owner_attr = assignment.and_then(|a| a.child_by_field_name("left")).map(|l| checker.text(l));
     // SQLModel: `heroes: list["Hero"] = Relationship(...)` names the target in the annotation.
     let target = target.or_else(|| {
@@ -66,7 +67,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         crate::index::extract::parse_annotation(annotation).target
     });
     let owner_class = python::ancestors(call)
-        .find(|n| n.kind() == "class_definition")
+        .find(|n| n.kind_str() == "class_definition")
         .and_then(|c| c.child_by_field_name("name"))
         .map(|n| checker.text(n));
     let target_name = target.as_deref().unwrap_or("the related class");
@@ -96,13 +97,13 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 
 fn string_value(node: Node<'_>, src: &str) -> Option<String> {
     let node = unparen(node);
-    if node.kind() != "string" || !python::is_literal_string(node) {
+    if node.kind_str() != "string" || !python::is_literal_string(node) {
         return None;
     }
     let mut cursor = node.walk();
     let content: String = node
         .named_children(&mut cursor)
-        .filter(|c| c.kind() == "string_content")
+        .filter(|c| c.kind_str() == "string_content")
         .filter_map(|c| src.get(c.byte_range()))
         .collect();
     Some(content)

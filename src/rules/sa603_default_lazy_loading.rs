@@ -1,5 +1,6 @@
 //! SA603 default-lazy-loading (opt-in): a relationship with no explicit loading
 //! strategy, which lazy-loads one query per object.
+use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python::{self, unparen};
 
@@ -11,21 +12,21 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     }
     // SQLModel: `sa_relationship_kwargs={"lazy": ...}` (anything but a literal dict counts as set).
     if let Some(kwargs) = python::keyword_argument(call, "sa_relationship_kwargs", src).map(unparen) {
-        if kwargs.kind() != "dictionary" || checker.text(kwargs).contains("lazy") {
+        if kwargs.kind_str() != "dictionary" || checker.text(kwargs).contains("lazy") {
             return;
         }
     }
     // `**options` may carry `lazy=`.
-    if python::arguments(call).iter().any(|a| a.kind() == "dictionary_splat") {
+    if python::arguments(call).iter().any(|a| a.kind_str() == "dictionary_splat") {
         return;
     }
     // Model attributes only: `name = relationship(...)` / `name: Mapped[...] = relationship(...)` in a class body.
-    let Some(assignment) = call.parent().filter(|p| p.kind() == "assignment") else { return };
+    let Some(assignment) = call.parent().filter(|p| p.kind_str() == "assignment") else { return };
     let in_class = assignment
         .parent()
         .and_then(|s| s.parent())
         .and_then(|b| b.parent())
-        .is_some_and(|c| c.kind() == "class_definition");
+        .is_some_and(|c| c.kind_str() == "class_definition");
     if !in_class {
         return;
     }
@@ -35,7 +36,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     }
     let Some(attribute) = assignment.child_by_field_name("left").map(|l| checker.text(l)) else { return };
     let class = python::ancestors(call)
-        .find(|n| n.kind() == "class_definition")
+        .find(|n| n.kind_str() == "class_definition")
         .and_then(|c| c.child_by_field_name("name"))
         .map_or("the model", |n| checker.text(n));
     let message = format!(

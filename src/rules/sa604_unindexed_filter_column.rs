@@ -2,6 +2,7 @@
 //! sort by, with no index. Two halves: query calls record the columns they use (added to the
 //! index facts, see [`Deferred::column_uses`]); class bodies defer a check of their columns,
 //! resolved against every recorded use once the index is built.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -46,7 +47,7 @@ fn column_uses(call: Node<'_>, method: Node<'_>, src: &str) -> Vec<ColumnUse> {
     let mut out = Vec::new();
     if method == "filter_by" {
         let Some(entity) = entity(call, src) else { return out };
-        for argument in python::arguments(call).into_iter().filter(|a| a.kind() == "keyword_argument") {
+        for argument in python::arguments(call).into_iter().filter(|a| a.kind_str() == "keyword_argument") {
             if let Some(name) = argument.child_by_field_name("name").and_then(|n| src.get(n.byte_range())) {
                 out.push(ColumnUse { model: entity.to_string(), attribute: name.to_string(), line });
             }
@@ -58,16 +59,16 @@ fn column_uses(call: Node<'_>, method: Node<'_>, src: &str) -> Vec<ColumnUse> {
     let mut visited = 0;
     while let Some(node) = stack.pop() {
         visited += 1;
-        if visited > 2_000 || node.kind() == "lambda" || node.kind() == "call" && is_query_call(node, src) {
+        if visited > 2_000 || node.kind_str() == "lambda" || node.kind_str() == "call" && is_query_call(node, src) {
             continue;
         }
-        if node.kind() == "attribute" {
-            let is_callee = node.parent().is_some_and(|p| p.kind() == "call" && p.child_by_field_name("function") == Some(node));
+        if node.kind_str() == "attribute" {
+            let is_callee = node.parent().is_some_and(|p| p.kind_str() == "call" && p.child_by_field_name("function") == Some(node));
             let object = node.child_by_field_name("object").map(unparen);
             let attribute = node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range()));
             if let (false, Some(object), Some(attribute)) = (is_callee, object, attribute) {
                 let model = src.get(object.byte_range()).unwrap_or("");
-                if object.kind() == "identifier" && crate::query::is_class_name(model) && !pattern_match(node, src) {
+                if object.kind_str() == "identifier" && crate::query::is_class_name(model) && !pattern_match(node, src) {
                     out.push(ColumnUse { model: model.to_string(), attribute: attribute.to_string(), line });
                     continue;
                 }
@@ -85,7 +86,7 @@ fn pattern_match(column: Node<'_>, src: &str) -> bool {
         &["like", "ilike", "not_like", "not_ilike", "notlike", "notilike", "contains", "endswith", "regexp_match", "match"];
     column
         .parent()
-        .filter(|p| p.kind() == "attribute")
+        .filter(|p| p.kind_str() == "attribute")
         .and_then(|p| p.child_by_field_name("attribute"))
         .and_then(|a| src.get(a.byte_range()))
         .is_some_and(|method| PATTERNS.contains(&method))
@@ -108,7 +109,7 @@ fn entity<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
         if let Some(entity) = entity {
             return src
                 .get(entity.byte_range())
-                .filter(|name| entity.kind() == "identifier" && crate::query::is_class_name(name));
+                .filter(|name| entity.kind_str() == "identifier" && crate::query::is_class_name(name));
         }
     }
     None
@@ -118,14 +119,14 @@ fn entity<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
 fn column_definitions(body: Node<'_>, src: &str) -> Vec<(String, Range<usize>)> {
     let mut out = Vec::new();
     for statement in python::named_children(body) {
-        let Some(assignment) = statement.named_child(0).filter(|a| statement.kind() == "expression_statement" && a.kind() == "assignment") else {
+        let Some(assignment) = statement.named_child(0).filter(|a| statement.kind_str() == "expression_statement" && a.kind_str() == "assignment") else {
             continue;
         };
-        let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier") else { continue };
+        let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else { continue };
         let Some(name) = src.get(left.byte_range()).filter(|n| !n.starts_with("__")) else { continue };
         let value = assignment.child_by_field_name("right").map(unparen);
         let known = match value {
-            Some(call) if call.kind() == "call" => {
+            Some(call) if call.kind_str() == "call" => {
                 let column = python::keyword_argument(call, "sa_column", src).map(unparen).unwrap_or(call);
                 matches!(python::callee_name(call, src), Some("Column" | "mapped_column" | "Field"))
                     && ["index", "unique", "primary_key"].iter().all(|k| {
@@ -148,10 +149,10 @@ fn column_definitions(body: Node<'_>, src: &str) -> Vec<(String, Range<usize>)> 
                 || t == "bool"
                 || t.starts_with("Mapped[bool")
         }) || value.is_some_and(|call| {
-            call.kind() == "call"
+            call.kind_str() == "call"
                 && python::positional_arguments(call).into_iter().map(unparen).any(|arg| {
                     let name = python::dotted_name(arg, src)
-                        .or_else(|| (arg.kind() == "call").then(|| python::callee_name(arg, src).map(String::from)).flatten());
+                        .or_else(|| (arg.kind_str() == "call").then(|| python::callee_name(arg, src).map(String::from)).flatten());
                     name.is_some_and(|n| matches!(n.rsplit('.').next(), Some("Boolean" | "BOOLEAN")))
                 })
         });

@@ -1,6 +1,7 @@
 //! SA605 relationship-target-missing: a string target (`relationship("Adress")`,
 //! `Mapped[list["Adress"]]`) that names no model of the project. Decided against the model
 //! index after the pass; silent whenever the class could exist where the index cannot see.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use crate::checker::{Checker, Deferred, Match, Project};
@@ -26,7 +27,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         .map(unparen);
     // A string argument, or none and a string-bearing annotation; class objects and lambdas resolve in Python.
     let (written, range) = match argument {
-        Some(arg) if arg.kind() == "string" && python::is_literal_string(arg) => {
+        Some(arg) if arg.kind_str() == "string" && python::is_literal_string(arg) => {
             (checker.text(arg).trim_matches(|c| c == '"' || c == '\'').to_string(), arg.byte_range())
         }
         Some(_) => return,

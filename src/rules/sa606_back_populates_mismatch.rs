@@ -1,6 +1,7 @@
 //! SA606 back-populates-mismatch: `back_populates="y"` where the target model has no `y`,
 //! `y` is a column, or `y` is a relationship to a model outside this one's hierarchy — the
 //! three cases where SQLAlchemy refuses to configure the mappers.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use crate::checker::{Checker, Deferred, Match, Project};
@@ -16,7 +17,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     }
     // SQLModel passes it the same way: `Relationship(back_populates="team")`.
     let Some(value) = python::keyword_argument(call, "back_populates", src).map(unparen) else { return };
-    if value.kind() != "string" || !python::is_literal_string(value) {
+    if value.kind_str() != "string" || !python::is_literal_string(value) {
         return;
     }
     let partner = checker.text(value).trim_matches(|c| c == '"' || c == '\'').to_string();

@@ -1,6 +1,7 @@
 //! SA607 fk-target-missing: a literal `ForeignKey("table.column")` whose table the project does
 //! not define, or whose table has no such column. Decided against the model index after the pass;
 //! silent whenever the table could exist where the index cannot see (see the rule docs).
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -30,7 +31,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
             .or_else(|| python::keyword_argument(call, "column", src)),
         _ => python::keyword_argument(call, "foreign_key", src),
     };
-    let Some(target) = target.map(unparen).filter(|t| t.kind() == "string" && python::is_literal_string(*t)) else {
+    let Some(target) = target.map(unparen).filter(|t| t.kind_str() == "string" && python::is_literal_string(*t)) else {
         return;
     };
     let written = checker.text(target).trim_matches(|c| c == '"' || c == '\'').to_string();
@@ -60,11 +61,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// The class or `Table(...)` the foreign key belongs to; `None` inside a function (the index
 /// reads module-level definitions only) or anywhere else.
 fn owner(call: Node<'_>, src: &str) -> Option<Owner> {
-    if python::ancestors(call).any(|a| matches!(a.kind(), "function_definition" | "lambda")) {
+    if python::ancestors(call).any(|a| matches!(a.kind_str(), "function_definition" | "lambda")) {
         return None;
     }
     for ancestor in python::ancestors(call) {
-        match ancestor.kind() {
+        match ancestor.kind_str() {
             "class_definition" => {
                 let name = src.get(ancestor.child_by_field_name("name")?.byte_range())?;
                 return Some(Owner::Class(name.to_string()));
@@ -72,7 +73,7 @@ fn owner(call: Node<'_>, src: &str) -> Option<Owner> {
             "call" if python::callee_name(ancestor, src) == Some("Table") => {
                 let metadata = python::positional_arguments(ancestor).get(1).copied().map(unparen)?;
                 // Flask-SQLAlchemy's `db.Table("t", db.Column(...))` uses `db`'s metadata.
-                let root = match metadata.kind() {
+                let root = match metadata.kind_str() {
                     "call" => python::receiver(ancestor).and_then(|r| python::dotted_name(r, src))?,
                     _ => python::dotted_name(metadata, src)?,
                 };
@@ -89,11 +90,11 @@ fn owner(call: Node<'_>, src: &str) -> Option<Owner> {
 /// Does the module of `node` bind `name` at top level (`name = MetaData()`, `class name(...)`)?
 fn defines(node: Node<'_>, name: &str, src: &str) -> bool {
     crate::sessions::module_statements(node).into_iter().any(|statement| {
-        let bound = match statement.kind() {
+        let bound = match statement.kind_str() {
             "class_definition" => statement.child_by_field_name("name"),
             "expression_statement" => statement
                 .named_child(0)
-                .filter(|a| a.kind() == "assignment")
+                .filter(|a| a.kind_str() == "assignment")
                 .and_then(|a| a.child_by_field_name("left")),
             _ => None,
         };

@@ -1,5 +1,6 @@
 //! SA609 mutable-column-default: `Column(default=[])` / `mapped_column(default={})`, where
 //! one object, built when the class body runs, becomes the value of every inserted row.
+use crate::syntax::KindStr;
 use tree_sitter::Node;
 
 use crate::checker::{Checker, Match};
@@ -8,7 +9,7 @@ use crate::python::{self, unparen};
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(value), Some(kwarg)) = (m.get("value"), m.get("kwarg")) else { return };
     // `Column(..., default=[])`: the keyword argument of a call.
-    let Some(call) = kwarg.parent().and_then(|args| args.parent()).filter(|c| c.kind() == "call") else { return };
+    let Some(call) = kwarg.parent().and_then(|args| args.parent()).filter(|c| c.kind_str() == "call") else { return };
     let src = checker.source();
     let Some(function) = call.child_by_field_name("function") else { return };
     let Some(callee) = python::dotted_name(function, src) else { return };
@@ -23,7 +24,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let key = kwarg.child_by_field_name("name").map_or("default", |k| checker.text(k));
     let column = column_name(call, src).map_or(String::new(), |name| format!(" of `{name}`"));
     let class = python::ancestors(call)
-        .find(|a| a.kind() == "class_definition")
+        .find(|a| a.kind_str() == "class_definition")
         .and_then(|c| c.child_by_field_name("name"))
         .map_or(String::new(), |n| format!(" in `{}`", checker.text(n)));
     let written = checker.text(kwarg);
@@ -32,7 +33,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
          without a value, so an in-place change to one row's {kind} changes them all"
     );
     let value = unparen(value);
-    let empty = if value.kind() == "call" {
+    let empty = if value.kind_str() == "call" {
         python::arguments(value).is_empty()
     } else {
         python::named_children(value).is_empty()
@@ -52,7 +53,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// `list` / `dict` / `set` for a mutable value built by a literal, a comprehension or a constructor call.
 fn mutable_kind(value: Node<'_>, src: &str) -> Option<&'static str> {
     let value = unparen(value);
-    match value.kind() {
+    match value.kind_str() {
         "list" | "list_comprehension" => Some("list"),
         "dictionary" | "dictionary_comprehension" => Some("dict"),
         "set" | "set_comprehension" => Some("set"),
@@ -69,12 +70,12 @@ fn mutable_kind(value: Node<'_>, src: &str) -> Option<&'static str> {
 /// The attribute a column is assigned to: `tags` in `tags = Column(...)` / `tags: Mapped[...] = ...`,
 /// also through SQLModel's `powers: list[str] = Field(sa_column=Column(...))`.
 fn column_name<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
-    let assignment = python::ancestors(call).take(4).find(|a| a.kind() == "assignment")?;
+    let assignment = python::ancestors(call).take(4).find(|a| a.kind_str() == "assignment")?;
     let right = assignment.child_by_field_name("right")?;
     if !(right.start_byte() <= call.start_byte() && call.end_byte() <= right.end_byte()) {
         return None;
     }
-    let left = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier")?;
+    let left = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier")?;
     src.get(left.byte_range())
 }
 

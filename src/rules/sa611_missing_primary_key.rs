@@ -1,5 +1,6 @@
 //! SA611 missing-primary-key: a mapped class with no primary-key column, own or inherited.
 //! Decided against the model index; silent wherever a key may hide from it.
+use crate::syntax::KindStr;
 use std::ops::Range;
 
 use crate::checker::{Checker, Deferred, Match, Project};
@@ -9,7 +10,7 @@ use crate::registry::RuleId;
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(class), Some(definition)) = (m.get("class"), m.get("definition")) else { return };
     // Only module-level classes are indexed (and those in top-level `if` / `try` blocks).
-    if crate::python::ancestors(definition).any(|a| matches!(a.kind(), "function_definition" | "class_definition")) {
+    if crate::python::ancestors(definition).any(|a| matches!(a.kind_str(), "function_definition" | "class_definition")) {
         return;
     }
     checker.defer(Box::new(MissingKey {

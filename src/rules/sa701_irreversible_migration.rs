@@ -1,4 +1,5 @@
 //! SA701 irreversible-migration: `downgrade()` does nothing while `upgrade()` changes the schema.
+use crate::syntax::KindStr;
 use sqlparser::ast::Statement;
 
 use crate::alembic::{self, OpCall};
@@ -56,10 +57,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// The body is only `pass`, `...` and docstrings (comments are not statements).
 fn does_nothing(function: tree_sitter::Node<'_>) -> bool {
     let Some(body) = function.child_by_field_name("body") else { return false };
-    python::named_children(body).iter().all(|statement| match statement.kind() {
+    python::named_children(body).iter().all(|statement| match statement.kind_str() {
         "pass_statement" => true,
         "expression_statement" => {
-            python::named_children(*statement).iter().all(|e| e.kind() == "ellipsis" || python::is_literal_string(*e))
+            python::named_children(*statement).iter().all(|e| e.kind_str() == "ellipsis" || python::is_literal_string(*e))
         }
         _ => false,
     })

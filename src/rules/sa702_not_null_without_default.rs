@@ -1,5 +1,6 @@
 //! SA702 not-null-without-default: a NOT NULL column added without a server default, or a
 //! column made NOT NULL with no backfill earlier in the same `upgrade()`.
+use crate::syntax::KindStr;
 use sqlparser::ast::Statement;
 use tree_sitter::Node;
 
@@ -56,7 +57,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 fn add_column(checker: &mut Checker<'_>, op: &OpCall<'_>, table: &str) {
     let src = checker.source();
     let Some(column) = op.argument(1, 0, "column", src).map(python::unparen) else { return };
-    if column.kind() != "call" || python::callee_name(column, src) != Some("Column") {
+    if column.kind_str() != "call" || python::callee_name(column, src) != Some("Column") {
         return;
     }
     if !is_false(python::keyword_argument(column, "nullable", src), src) || has_server_default(column, src) {
@@ -65,7 +66,7 @@ fn add_column(checker: &mut Checker<'_>, op: &OpCall<'_>, table: &str) {
     // Computed and identity columns get their values from the database.
     let generated = python::positional_arguments(column)
         .into_iter()
-        .any(|a| a.kind() == "call" && matches!(python::callee_name(a, src), Some("Computed" | "Identity")));
+        .any(|a| a.kind_str() == "call" && matches!(python::callee_name(a, src), Some("Computed" | "Identity")));
     if generated {
         return;
     }

@@ -1,6 +1,7 @@
 //! SA707 locking-alter: schema changes that lock an existing table for writes (or reads) while
 //! PostgreSQL rewrites or scans it. PostgreSQL-only: reported once the model index knows the
 //! revision's environment migrates PostgreSQL (see [`alembic::PostgresOnly`]).
+use crate::syntax::KindStr;
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, ColumnOption, Statement, TableConstraint};
 use sqlparser::keywords::Keyword;
 use tree_sitter::Node;
@@ -128,7 +129,7 @@ fn operation(op: &OpCall<'_>, src: &str) -> Option<(Option<String>, Hazard)> {
             ),
         },
         "add_column" => {
-            let column = op.argument(1, 0, "column", src).map(unparen).filter(|c| c.kind() == "call")?;
+            let column = op.argument(1, 0, "column", src).map(unparen).filter(|c| c.kind_str() == "call")?;
             let default = python::keyword_argument(column, "server_default", src)?;
             let function = volatile(&node_text(default, src))?;
             Hazard {
@@ -158,7 +159,7 @@ fn widening(existing: Option<Node<'_>>, new: Node<'_>, src: &str) -> bool {
     let Some(existing) = existing else { return false };
     let read = |node: Node<'_>| -> Option<(String, Option<u64>)> {
         let node = unparen(node);
-        let (name, length) = match node.kind() {
+        let (name, length) = match node.kind_str() {
             "call" => {
                 let length = python::positional_arguments(node)
                     .first()

@@ -1,6 +1,7 @@
 //! `sqlalint new model`: a SQLAlchemy 2.0 declarative model from a column spec, with both
 //! sides of each relationship (the other side is added to the target's class when it
 //! lacks it) and an explicit loading strategy.
+use crate::syntax::KindStr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -736,8 +737,9 @@ fn reverse_edits(plan: &Plan<'_>, project: &Project, our_module: &str) -> miette
 fn class_insertion_point(root: tree_sitter::Node<'_>, text: &str, name: &str, line: usize) -> Option<(usize, usize)> {
     let mut cursor = root.walk();
     let class = root.children(&mut cursor).find_map(|node| {
-        let node = if node.kind() == "decorated_definition" { node.child_by_field_name("definition")? } else { node };
-        let found = node.kind() == "class_definition"
+        let node =
+            if node.kind_str() == "decorated_definition" { node.child_by_field_name("definition")? } else { node };
+        let found = node.kind_str() == "class_definition"
             && node.start_position().row + 1 == line
             && node.child_by_field_name("name").and_then(|n| text.get(n.byte_range())) == Some(name);
         found.then_some(node)
@@ -745,7 +747,7 @@ fn class_insertion_point(root: tree_sitter::Node<'_>, text: &str, name: &str, li
     let body = class.child_by_field_name("body")?;
     let statements = crate::python::named_children(body);
     let indent = statements.first()?.start_position().column;
-    let anchor = statements.iter().rfind(|s| s.kind() == "expression_statement").or(statements.first())?;
+    let anchor = statements.iter().rfind(|s| s.kind_str() == "expression_statement").or(statements.first())?;
     Some((line_end(text, anchor.end_byte()), indent))
 }
 
@@ -760,7 +762,7 @@ fn reverse_module(project: &Project, path: &Path) -> Option<String> {
 fn top_level_imports<'t>(root: tree_sitter::Node<'t>) -> Vec<tree_sitter::Node<'t>> {
     let mut cursor = root.walk();
     root.children(&mut cursor)
-        .filter(|n| matches!(n.kind(), "import_statement" | "import_from_statement" | "future_import_statement"))
+        .filter(|n| matches!(n.kind_str(), "import_statement" | "import_from_statement" | "future_import_statement"))
         .collect()
 }
 
@@ -773,7 +775,7 @@ fn last_import_end(root: tree_sitter::Node<'_>, text: &str) -> Option<usize> {
 fn type_checking_slot(root: tree_sitter::Node<'_>, text: &str, line: &str) -> Option<(usize, bool)> {
     let mut cursor = root.walk();
     let block = root.children(&mut cursor).find(|n| {
-        n.kind() == "if_statement"
+        n.kind_str() == "if_statement"
             && n.child_by_field_name("condition")
                 .and_then(|c| text.get(c.byte_range()))
                 .is_some_and(|c| c == "TYPE_CHECKING" || c == "typing.TYPE_CHECKING")
@@ -807,7 +809,7 @@ fn import_edit(root: tree_sitter::Node<'_>, text: &str, module: &str, names: &[&
     }
     let line = format!("{prefix}{}", names.join(", "));
     // A standard-library import opens the import block (isort's first section) ...
-    let first = imports.iter().find(|n| n.kind() != "future_import_statement");
+    let first = imports.iter().find(|n| n.kind_str() != "future_import_statement");
     if super::format::is_stdlib(module) {
         if let Some(first) = first {
             let first_text = text.get(first.byte_range()).unwrap_or_default();
