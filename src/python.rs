@@ -327,12 +327,12 @@ pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s
         }
     }
     let mut imports = match module {
-        Some(module) => import_cache::module_imports(module, src),
+        Some(module) => import_cache::imports_of(module, 2, src),
         None => Vec::new(),
     };
     // Outermost function first, as before: module imports, then each enclosing body's.
     for body in functions.into_iter().rev() {
-        collect_visible(body, 0, src, &mut imports);
+        imports.extend(import_cache::imports_of(body, 0, src));
     }
     imports
 }
@@ -391,10 +391,8 @@ pub(crate) mod import_cache {
         Star,
     }
 
-    struct Cached {
-        key: (usize, usize, usize),
-        imports: Vec<(Text, Text, Option<Text>)>,
-    }
+    /// (source address, source length, container node id) → that container's imports.
+    type Cached = std::collections::HashMap<(usize, usize, usize), Vec<(Text, Text, Option<Text>)>>;
 
     /// One assignment of a scope, by byte offsets: the target name, the end of the
     /// assignment, and the assigned value with its node kind.
@@ -454,18 +452,19 @@ pub(crate) mod import_cache {
         found
     }
 
-    pub(crate) fn module_imports<'s>(module: Node<'_>, src: &'s str) -> Vec<Import<'s>> {
+    /// The imports of a module (`depth` 2: into `if`/`try`/`with` blocks) or a function body
+    /// (`depth` 0), scanned once per container while the cache is on.
+    pub(crate) fn imports_of<'s>(container: Node<'_>, depth: u8, src: &'s str) -> Vec<Import<'s>> {
         if !ACTIVE.with(std::cell::Cell::get) {
             let mut imports = Vec::new();
-            super::collect_visible(module, 2, src, &mut imports);
+            super::collect_visible(container, depth, src, &mut imports);
             return imports;
         }
-        let key = (src.as_ptr() as usize, src.len(), module.id());
-        let hit =
-            CACHE.with(|c| c.borrow().as_ref().filter(|cached| cached.key == key).map(|cached| cached.imports.clone()));
+        let key = (src.as_ptr() as usize, src.len(), container.id());
+        let hit = CACHE.with(|c| c.borrow().as_ref().and_then(|cached| cached.get(&key).cloned()));
         let spans = hit.unwrap_or_else(|| {
             let mut imports = Vec::new();
-            super::collect_visible(module, 2, src, &mut imports);
+            super::collect_visible(container, depth, src, &mut imports);
             let span = |text: &str| {
                 let offset = (text.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
                 if offset <= src.len() && offset + text.len() <= src.len() {
@@ -475,7 +474,7 @@ pub(crate) mod import_cache {
                 }
             };
             let spans: Vec<_> = imports.iter().map(|i| (span(i.local), span(i.module), i.name.map(span))).collect();
-            CACHE.with(|c| *c.borrow_mut() = Some(Cached { key, imports: spans.clone() }));
+            CACHE.with(|c| c.borrow_mut().get_or_insert_with(Default::default).insert(key, spans.clone()));
             spans
         });
         let text = |t: Text| match t {
@@ -1368,7 +1367,7 @@ fn strip_comment(line: &str) -> &str {
 pub(crate) fn imports_package(node: Node<'_>, packages: &[&str], src: &str) -> bool {
     visible_imports(node, src).iter().any(|i| {
         let module = i.module.trim_start_matches('.');
-        packages.iter().any(|p| module == *p || module.starts_with(&format!("{p}.")))
+        packages.iter().any(|p| module.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
     })
 }
 

@@ -48,17 +48,18 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let src = checker.source();
     // Module-level sessions are SA202's; a function's local session is ours.
     let Some(function) = python::enclosing_function(assign) else { return };
-    // A migration's session is bound to Alembic's connection, which Alembic checks in; test
-    // suites end their sessions in fixtures and teardown hooks the rule does not follow.
-    if python::in_migration(assign, src) || python::in_test_code(assign, src) {
-        return;
-    }
+    // Classify first: `x = f()` is everywhere, and the file-level checks below are not cheap.
     let kind = sessions::classify_call(call, src);
     let factory = match &kind {
         Some(SessionCall::Session { factory, .. }) => factory.clone(),
         Some(SessionCall::Imported { name }) => name.clone(),
         _ => return,
     };
+    // A migration's session is bound to Alembic's connection, which Alembic checks in; test
+    // suites end their sessions in fixtures and teardown hooks the rule does not follow.
+    if python::in_migration(assign, src) || python::in_test_code(assign, src) {
+        return;
+    }
     // A `scoped_session` registry hands out the thread's session; `remove()` ends it elsewhere.
     let plain_name = unparen(call).child_by_field_name("function").map(unparen).filter(|f| f.kind_str() == "identifier");
     if plain_name.is_some() && sessions::is_module_registry(call, &factory, src) {
