@@ -9,6 +9,7 @@
 //! `revision = "..."` and `down_revision = ...` assignments and a module-level
 //! `def upgrade()`. No other Python file has that shape, so the folder it lives in
 //! (`alembic/versions`, `migrations/versions`, `<pkg>/db/versions`, ...) does not matter.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use sqlparser::ast::{FromTable, Statement, TableFactor};
 use sqlparser::dialect::PostgreSqlDialect;
@@ -37,7 +38,7 @@ pub(crate) fn migration<'t>(module: Node<'t>, src: &str) -> Option<Migration<'t>
         match child.kind_str() {
             "expression_statement" => {
                 let Some(assignment) = child.named_child(0).filter(|a| a.kind_str() == "assignment") else { continue };
-                match assignment.child_by_field_name("left").and_then(|l| src.get(l.byte_range())) {
+                match assignment.field("left").and_then(|l| src.get(l.byte_range())) {
                     Some("revision") => revision = true,
                     Some("down_revision") => down_revision = true,
                     _ => {}
@@ -55,12 +56,12 @@ pub(crate) fn migration<'t>(module: Node<'t>, src: &str) -> Option<Migration<'t>
 }
 
 pub(crate) fn function_name<'s>(function: Node<'_>, src: &'s str) -> Option<&'s str> {
-    src.get(function.child_by_field_name("name")?.byte_range())
+    src.get(function.field("name")?.byte_range())
 }
 
 /// `def upgrade()`: the range from `def` to the end of the name, where findings on a whole function go.
 pub(crate) fn def_range(function: Node<'_>) -> std::ops::Range<usize> {
-    let end = function.child_by_field_name("name").map_or(function.start_byte(), |n| n.end_byte());
+    let end = function.field("name").map_or(function.start_byte(), |n| n.end_byte());
     function.start_byte()..end
 }
 
@@ -111,7 +112,7 @@ impl<'t> OpCall<'t> {
 
     /// `op.add_column` or `batch_op.add_column`, as written, for messages.
     pub(crate) fn callee(&self, src: &'t str) -> &'t str {
-        self.call.child_by_field_name("function").and_then(|f| src.get(f.byte_range())).unwrap_or(self.name)
+        self.call.field("function").and_then(|f| src.get(f.byte_range())).unwrap_or(self.name)
     }
 
     /// A keyword argument's literal value is `True`.
@@ -124,7 +125,7 @@ impl<'t> OpCall<'t> {
 /// and class definitions are skipped: they run only if called.
 pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> {
     let mut out = Vec::new();
-    let Some(body) = function.child_by_field_name("body") else { return out };
+    let Some(body) = function.field("body") else { return out };
     // (node, batch tables bound by enclosing `with` statements, inside autocommit_block)
     type Batches<'t> = Vec<(&'t str, Node<'t>)>;
     let mut stack: Vec<(Node<'t>, Batches<'t>, bool)> = vec![(body, Vec::new(), false)];
@@ -160,12 +161,12 @@ pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> 
 }
 
 fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, src: &'t str) -> Option<OpCall<'t>> {
-    let function = python::unparen(call.child_by_field_name("function")?);
+    let function = python::unparen(call.field("function")?);
     if function.kind_str() != "attribute" {
         return None;
     }
-    let object = function.child_by_field_name("object")?;
-    let name = src.get(function.child_by_field_name("attribute")?.byte_range())?;
+    let object = function.field("object")?;
+    let name = src.get(function.field("attribute")?.byte_range())?;
     if object.kind_str() != "identifier" {
         return None;
     }
@@ -178,7 +179,7 @@ fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, s
 /// Every call in a migration function, in source order (nested definitions skipped).
 pub(crate) fn calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
-    let mut stack: Vec<Node<'t>> = function.child_by_field_name("body").into_iter().collect();
+    let mut stack: Vec<Node<'t>> = function.field("body").into_iter().collect();
     while let Some(node) = stack.pop() {
         if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
             continue;
@@ -209,11 +210,11 @@ fn with_items<'t>(with_statement: Node<'t>, src: &'t str) -> Vec<(Node<'t>, Opti
         return out;
     };
     for item in python::named_children(clause).into_iter().filter(|i| i.kind_str() == "with_item") {
-        let Some(value) = item.child_by_field_name("value") else { continue };
+        let Some(value) = item.field("value") else { continue };
         if value.kind_str() == "as_pattern" {
             let expression = value.named_child(0);
             let alias = value
-                .child_by_field_name("alias")
+                .field("alias")
                 .and_then(|a| python::named_children(a).into_iter().next().or(Some(a)))
                 .filter(|a| a.kind_str() == "identifier")
                 .and_then(|a| src.get(a.byte_range()));
@@ -481,9 +482,9 @@ pub(crate) fn runs_only_elsewhere(node: Node<'_>, src: &str) -> bool {
         if ancestor.kind_str() == "function_definition" {
             break;
         }
-        let condition = ancestor.child_by_field_name("condition").and_then(|c| src.get(c.byte_range()));
+        let condition = ancestor.field("condition").and_then(|c| src.get(c.byte_range()));
         let positive = match ancestor.kind_str() {
-            "if_statement" | "elif_clause" if ancestor.child_by_field_name("consequence") == Some(child) => Some(true),
+            "if_statement" | "elif_clause" if ancestor.field("consequence") == Some(child) => Some(true),
             "if_statement" if matches!(child.kind_str(), "elif_clause" | "else_clause") => Some(false),
             _ => None,
         };
@@ -555,9 +556,7 @@ pub(crate) fn revision_facts(module: Node<'_>, src: &str) -> Option<RevisionFact
         else {
             continue;
         };
-        let (Some(left), Some(right)) =
-            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-        else {
+        let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right")) else {
             continue;
         };
         let range = child.byte_range();

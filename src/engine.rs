@@ -23,7 +23,8 @@ use crate::pattern;
 use crate::registry::{self, RuleId};
 use crate::source::SourceFile;
 
-/// Internal pattern prepended to the rule queries: comments feed `# noqa`.
+/// Internal pattern prepended to the rule queries when the cursor walks the whole tree:
+/// comments feed `# noqa`.
 const COMMENT_PATTERN: &str = "(comment) @sqlalint.comment\n";
 
 pub(crate) fn language() -> Language {
@@ -79,6 +80,7 @@ struct SyntaxIds {
     call: u16,
     keyword_argument: u16,
     string: u16,
+    comment: u16,
     identifier: u16,
     attribute: u16,
     function: Option<std::num::NonZeroU16>,
@@ -173,13 +175,19 @@ impl Engine {
             }
             gated
         });
-        let rest = CompiledQuery::compile(COMMENT_PATTERN, &rest, walk_full)?;
+        // The root-kind walk collects comments itself; the cursor needs a pattern for them.
+        let mut compiled = CompiledQuery::compile("", &rest, walk_full)?;
+        if compiled.root_kinds.is_none() {
+            compiled = CompiledQuery::compile(COMMENT_PATTERN, &rest, walk_full)?;
+        }
+        let rest = compiled;
         let gated = if gated.is_empty() { None } else { Some(CompiledQuery::compile("", &gated, false)?) };
         let language = language();
         let kinds = SyntaxIds {
             call: language.id_for_node_kind("call", true),
             keyword_argument: language.id_for_node_kind("keyword_argument", true),
             string: language.id_for_node_kind("string", true),
+            comment: language.id_for_node_kind("comment", true),
             identifier: language.id_for_node_kind("identifier", true),
             attribute: language.id_for_node_kind("attribute", true),
             function: language.field_id_for_name("function"),
@@ -229,6 +237,7 @@ impl Engine {
         let rules = registry::all();
         let mut checker = Checker::new(file);
         let mut comments = Vec::new();
+        let mut walked_comments = Vec::new();
         let mut cursor = QueryCursor::new();
         let text = file.text.as_bytes();
         let _imports = crate::python::import_cache::scope();
@@ -264,35 +273,51 @@ impl Engine {
                 // Pre-order walk; at a possible pattern root, only patterns rooted there match.
                 cursor.set_max_start_depth(Some(0));
                 let mut walk = tree.walk();
+                // The walk's path (root first, the current node last), published to the rules
+                // while they run so that their parent lookups need no descent from the root.
+                let mut path = vec![tree.root_node().into_raw()];
                 'walk: loop {
                     let node = walk.node();
-                    if let Some(gated) = &self.gated {
-                        if self.gate_open(node, &file.text) {
+                    if let Some(last) = path.last_mut() {
+                        *last = node.into_raw();
+                    }
+                    let kind = node.kind_id();
+                    if kind == self.kinds.comment {
+                        walked_comments.push(node.byte_range());
+                    }
+                    let gated = self.gated.as_ref().filter(|_| self.gate_open(node, &file.text));
+                    let rooted = root_kinds.get(usize::from(kind)).copied().unwrap_or(false);
+                    if gated.is_some() || rooted {
+                        let _published = crate::syntax::PublishedPath::new(&mut path);
+                        if let Some(gated) = gated {
                             let mut matches = cursor.matches(&gated.query, node, text);
                             while let Some(m) = matches.next() {
                                 on_match(gated, m);
                             }
                         }
-                    }
-                    if root_kinds.get(usize::from(node.kind_id())).copied().unwrap_or(false) {
-                        let mut matches = cursor.matches(&self.rest.query, node, text);
-                        while let Some(m) = matches.next() {
-                            on_match(&self.rest, m);
+                        if rooted {
+                            let mut matches = cursor.matches(&self.rest.query, node, text);
+                            while let Some(m) = matches.next() {
+                                on_match(&self.rest, m);
+                            }
                         }
                     }
                     // A string's parts hold no pattern root unless it is an f-string (or
                     // t-string) with interpolations; comments cannot sit inside one.
-                    if (node.kind_id() != self.kinds.string || interpolates(node, text)) && walk.goto_first_child() {
+                    if (kind != self.kinds.string || interpolates(node, text)) && walk.goto_first_child() {
+                        path.push(node.into_raw());
                         continue;
                     }
                     while !walk.goto_next_sibling() {
                         if !walk.goto_parent() {
                             break 'walk;
                         }
+                        path.pop();
                     }
                 }
             }
         }
+        comments.append(&mut walked_comments);
         let deferred = std::mem::take(&mut checker.deferred);
         let mut diagnostics = checker.diagnostics;
         // Two patterns of one rule may reach the same node: report it once.

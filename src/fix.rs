@@ -3,6 +3,7 @@
 //! waits for the next pass (the caller re-lints and tries again).
 use crate::diagnostic::{Diagnostic, Edit};
 use crate::registry::RuleId;
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 
 /// Applies the non-overlapping subset of `fixes`; returns the new text and the rules whose fixes went in.
@@ -94,7 +95,7 @@ pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str
             }
             "import_from_statement" => {
                 first_import.get_or_insert(statement);
-                let from = statement.child_by_field_name("module_name").map(text);
+                let from = statement.field("module_name").map(text);
                 if from != Some(module) {
                     continue;
                 }
@@ -102,7 +103,7 @@ pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str
                 let imported: Vec<tree_sitter::Node<'_>> =
                     statement.children_by_field_name("name", &mut names).collect();
                 let bound = |n: &tree_sitter::Node<'_>| match n.kind_str() {
-                    "aliased_import" => n.child_by_field_name("alias").map(text) == Some(name),
+                    "aliased_import" => n.field("alias").map(text) == Some(name),
                     _ => text(*n) == name,
                 };
                 if imported.iter().any(bound) {

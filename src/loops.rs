@@ -5,6 +5,7 @@
 //! attribute chains the body reads on the loop variable. All of it is owned
 //! data, so rules can resolve it against the model index after the pass.
 use crate::syntax::KindStr;
+use crate::syntax::{Fields, Up};
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -35,8 +36,8 @@ impl<'t> Loop<'t> {
             }
             _ => return None,
         };
-        let left = unparen(clause.child_by_field_name("left")?);
-        let right = unparen(clause.child_by_field_name("right")?);
+        let left = unparen(clause.field("left")?);
+        let right = unparen(clause.field("right")?);
         match left.kind_str() {
             "identifier" => Some(Loop { node, clause, var: left, iterable: right }),
             // `for i, user in enumerate(users)`
@@ -67,7 +68,7 @@ impl<'t> Loop<'t> {
     /// element and the clauses after the `for`.
     pub(crate) fn per_iteration(&self) -> Vec<Node<'t>> {
         if self.node.kind_str() == "for_statement" {
-            return self.node.child_by_field_name("body").into_iter().collect();
+            return self.node.field("body").into_iter().collect();
         }
         let mut cursor = self.node.walk();
         let children: Vec<Node<'t>> = self.node.named_children(&mut cursor).collect();
@@ -81,7 +82,7 @@ impl<'t> Loop<'t> {
         if self.node.kind_str() != "for_statement" {
             return false;
         }
-        let Some(body) = self.node.child_by_field_name("body") else { return false };
+        let Some(body) = self.node.field("body") else { return false };
         let mut cursor = body.walk();
         let leaves = body
             .named_children(&mut cursor)
@@ -167,12 +168,12 @@ impl Eager {
             };
             let steps: Vec<String> = match target.kind_str() {
                 "attribute" => {
-                    let Some(attr) = target.child_by_field_name("attribute") else { return };
+                    let Some(attr) = target.field("attribute") else { return };
                     vec![src.get(attr.byte_range()).unwrap_or("").to_string()]
                 }
                 // `User.posts.of_type(Post)`
                 "call" if python::callee_name(target, src) == Some("of_type") => {
-                    match python::receiver(target).map(unparen).and_then(|r| r.child_by_field_name("attribute")) {
+                    match python::receiver(target).map(unparen).and_then(|r| r.field("attribute")) {
                         Some(attr) => vec![src.get(attr.byte_range()).unwrap_or("").to_string()],
                         None => {
                             self.opaque = true;
@@ -329,8 +330,8 @@ fn origin_at(node: Node<'_>, src: &str, depth: usize) -> Option<Origin> {
             let mut path = Vec::new();
             let mut current = node;
             while current.kind_str() == "attribute" {
-                path.push(text(current.child_by_field_name("attribute")?, src).to_string());
-                current = unparen(current.child_by_field_name("object")?);
+                path.push(text(current.field("attribute")?, src).to_string());
+                current = unparen(current.field("object")?);
             }
             if current.kind_str() != "identifier" {
                 return None;
@@ -411,9 +412,7 @@ fn pinned_columns(found: &query::QueryExpr<'_>, src: &str) -> Vec<String> {
             match link.name {
                 "filter_by" => {
                     for arg in python::arguments(call) {
-                        if let Some(name) =
-                            arg.child_by_field_name("name").filter(|_| arg.kind_str() == "keyword_argument")
-                        {
+                        if let Some(name) = arg.field("name").filter(|_| arg.kind_str() == "keyword_argument") {
                             pinned.push(text(name, src).to_string());
                         }
                     }
@@ -437,7 +436,7 @@ fn pinned_by(criterion: Node<'_>, src: &str, depth: usize, pinned: &mut Vec<Stri
     let criterion = unparen(criterion);
     let column_name = |node: Node<'_>| {
         let node = unparen(node);
-        (node.kind_str() == "attribute").then(|| node.child_by_field_name("attribute")).flatten().map(|a| text(a, src))
+        (node.kind_str() == "attribute").then(|| node.field("attribute")).flatten().map(|a| text(a, src))
     };
     match criterion.kind_str() {
         "comparison_operator" => {
@@ -457,9 +456,9 @@ fn pinned_by(criterion: Node<'_>, src: &str, depth: usize, pinned: &mut Vec<Stri
                 let ids_in_hand =
                     python::positional_arguments(criterion).first().map(|a| unparen(*a)).is_some_and(|a| {
                         matches!(a.kind_str(), "generator_expression" | "list_comprehension" | "set_comprehension")
-                            && a.child_by_field_name("body").is_some_and(|b| unparen(b).kind_str() == "attribute")
+                            && a.field("body").is_some_and(|b| unparen(b).kind_str() == "attribute")
                     });
-                let column = criterion.child_by_field_name("function").and_then(|f| f.child_by_field_name("object"));
+                let column = criterion.field("function").and_then(|f| f.field("object"));
                 if let (true, Some(column)) = (ids_in_hand, column.and_then(column_name)) {
                     pinned.push(column.to_string());
                 }
@@ -532,7 +531,7 @@ pub(crate) fn collect_options(found: &query::QueryExpr<'_>, src: &str, eager: &m
 pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>> {
     let ident = text(name, src);
     let Some(scope) = python::enclosing_function(name)
-        .and_then(|f| f.child_by_field_name("body"))
+        .and_then(|f| f.field("body"))
         .or_else(|| python::ancestors(name).find(|n| n.kind_str() == "module"))
     else {
         return Vec::new();
@@ -547,7 +546,7 @@ pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>>
             continue;
         }
         if node.kind_str() == "assignment" {
-            if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) {
+            if let (Some(left), Some(right)) = (node.field("left"), node.field("right")) {
                 if node.end_byte() <= name.start_byte() && left.kind_str() == "identifier" && text(left, src) == ident {
                     values.push(right);
                 }
@@ -631,14 +630,14 @@ fn single_entity(value: Node<'_>, src: &str) -> Option<String> {
 fn annotated_parameter(var: Node<'_>, src: &str, collection: bool) -> Option<String> {
     let name = text(var, src);
     let function = python::enclosing_function(var)?;
-    let parameters = function.child_by_field_name("parameters")?;
+    let parameters = function.field("parameters")?;
     let mut cursor = parameters.walk();
     let annotation = parameters.named_children(&mut cursor).find_map(|p| {
         if !matches!(p.kind_str(), "typed_parameter" | "typed_default_parameter") {
             return None;
         }
-        let param_name = p.child_by_field_name("name").or_else(|| p.named_child(0))?;
-        (text(param_name, src) == name).then(|| p.child_by_field_name("type")).flatten()
+        let param_name = p.field("name").or_else(|| p.named_child(0))?;
+        (text(param_name, src) == name).then(|| p.field("type")).flatten()
     })?;
     let parsed = crate::index::extract::parse_annotation(text(annotation, src));
     let target = parsed.target?;
@@ -699,17 +698,17 @@ pub(crate) fn access_chain(node: Node<'_>, var: &str, src: &str) -> Option<Acces
     let mut hops = Vec::new();
     let mut current = node;
     while current.kind_str() == "attribute" {
-        let attr = current.child_by_field_name("attribute")?;
+        let attr = current.field("attribute")?;
         hops.push((text(attr, src).to_string(), current.start_byte()..current.end_byte()));
-        current = unparen(current.child_by_field_name("object")?);
+        current = unparen(current.field("object")?);
     }
     if current.kind_str() != "identifier" || text(current, src) != var {
         return None;
     }
     // Writes do not load (`var.attr = value`, `del var.attr`, augmented assignment loads, keep it).
-    if let Some(parent) = node.parent() {
+    if let Some(parent) = node.up() {
         let is_target = match parent.kind_str() {
-            "assignment" => parent.child_by_field_name("left").is_some_and(|l| l.id() == node.id()),
+            "assignment" => parent.field("left").is_some_and(|l| l.id() == node.id()),
             "delete_statement" => true,
             _ => false,
         };
@@ -779,7 +778,7 @@ mod tests {
         let src = "async def f(s):\n    for u in (await s.scalars(select(User))).all():\n        for p in u.posts:\n            pass\n";
         let tree = parse(src);
         let outer = first(&tree, "for_statement");
-        let inner = outer.child_by_field_name("body").unwrap().named_child(0).unwrap();
+        let inner = outer.field("body").unwrap().named_child(0).unwrap();
         let l = Loop::from_node(inner, src).unwrap();
         let o = origin(l.iterable, src).unwrap();
         assert_eq!(o.path, path(&["posts"]));
@@ -843,7 +842,7 @@ pub(crate) fn enclosing_for(stmt: Node<'_>) -> Option<InLoop<'_>> {
     let mut child = stmt;
     for ancestor in python::ancestors(stmt) {
         match ancestor.kind_str() {
-            "for_statement" if ancestor.child_by_field_name("body").is_some_and(|b| b.id() == child.id()) => {
+            "for_statement" if ancestor.field("body").is_some_and(|b| b.id() == child.id()) => {
                 return Some(InLoop { node: ancestor, conditional, handled, leaves_after });
             }
             "block" => {
@@ -911,7 +910,7 @@ pub(crate) fn within_while(node: Node<'_>) -> bool {
 /// functions, lambdas and classes left out, in document order. Iterative.
 pub(crate) fn body_nodes<'t>(for_statement: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
-    let mut stack: Vec<Node<'t>> = for_statement.child_by_field_name("body").into_iter().collect();
+    let mut stack: Vec<Node<'t>> = for_statement.field("body").into_iter().collect();
     while let Some(node) = stack.pop() {
         if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
             continue;
@@ -1021,9 +1020,8 @@ pub(crate) fn executed_statement<'t>(statement: Node<'t>, src: &'t str) -> Optio
                 }
                 // Exact when every assignment runs unconditionally before the use.
                 let block = statement_block(chain.root);
-                exact &= values
-                    .iter()
-                    .all(|v| v.parent().and_then(statement_block).map(|b| b.id()) == block.map(|b| b.id()));
+                exact &=
+                    values.iter().all(|v| v.up().and_then(statement_block).map(|b| b.id()) == block.map(|b| b.id()));
                 for value in values {
                     if !seen.contains(&value.start_byte()) {
                         seen.push(value.start_byte());
@@ -1041,7 +1039,7 @@ pub(crate) fn executed_statement<'t>(statement: Node<'t>, src: &'t str) -> Optio
 fn statement_block(node: Node<'_>) -> Option<Node<'_>> {
     std::iter::once(node)
         .chain(python::ancestors(node))
-        .find_map(|n| n.parent().filter(|p| matches!(p.kind_str(), "block" | "module")))
+        .find_map(|n| n.up().filter(|p| matches!(p.kind_str(), "block" | "module")))
 }
 
 /// How many times the variable read at `name` is used elsewhere in its function (or module):
@@ -1070,8 +1068,8 @@ pub(crate) fn other_uses(name: Node<'_>, src: &str) -> usize {
 /// Is this identifier a binding (assignment or loop target, parameter), a rebinding read
 /// (`q` in `q = q.filter(...)`), an attribute name (`x.name`) or a keyword name (`f(name=1)`)?
 fn is_binding_or_name(node: Node<'_>, src: &str) -> bool {
-    let Some(parent) = node.parent() else { return false };
-    let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|c| c.id() == node.id());
+    let Some(parent) = node.up() else { return false };
+    let is_field = |field: &str| parent.field(field).is_some_and(|c| c.id() == node.id());
     match parent.kind_str() {
         "attribute" => return is_field("attribute"),
         "keyword_argument" => return is_field("name"),
@@ -1089,8 +1087,8 @@ fn is_binding_or_name(node: Node<'_>, src: &str) -> bool {
         .take_while(|a| !matches!(a.kind_str(), "expression_statement" | "block" | "module" | "function_definition"))
         .find(|a| a.kind_str() == "assignment")
         .is_some_and(|assignment| {
-            let left = assignment.child_by_field_name("left");
-            let right = assignment.child_by_field_name("right");
+            let left = assignment.field("left");
+            let right = assignment.field("right");
             left.is_some_and(|l| l.kind_str() == "identifier" && text(l, src) == ident)
                 && right.is_some_and(|r| r.start_byte() <= node.start_byte() && node.end_byte() <= r.end_byte())
         })
@@ -1137,7 +1135,7 @@ pub(crate) fn names_module_class(node: Node<'_>, name: &str, src: &str) -> bool 
         let mut stack = vec![function];
         while let Some(n) = stack.pop() {
             if n.kind_str() == "identifier" {
-                let plain = n.parent().is_some_and(|p| !matches!(p.kind_str(), "attribute" | "keyword_argument"));
+                let plain = n.up().is_some_and(|p| !matches!(p.kind_str(), "attribute" | "keyword_argument"));
                 if plain && text(n, src) == head && is_binding_or_name(n, src) {
                     return false;
                 }
@@ -1154,11 +1152,11 @@ pub(crate) fn names_module_class(node: Node<'_>, name: &str, src: &str) -> bool 
     let mut cursor = module.walk();
     let defined = module.named_children(&mut cursor).any(|statement| {
         let class = match statement.kind_str() {
-            "decorated_definition" => statement.child_by_field_name("definition"),
+            "decorated_definition" => statement.field("definition"),
             "class_definition" => Some(statement),
             _ => None,
         };
-        class.and_then(|c| c.child_by_field_name("name")).is_some_and(|n| text(n, src) == head)
+        class.and_then(|c| c.field("name")).is_some_and(|n| text(n, src) == head)
     });
     defined
 }

@@ -3,6 +3,7 @@
 //! arguments, and ancestry. All walks are iterative or bounded by the
 //! expression's own depth; nothing here recurses over whole files.
 use crate::syntax::KindStr;
+use crate::syntax::{Fields, Up};
 use tree_sitter::Node;
 
 /// Skips any number of enclosing parentheses: `((x))` → `x`.
@@ -18,18 +19,18 @@ pub(crate) fn unparen(mut node: Node<'_>) -> Node<'_> {
 
 /// The name a call is made by: `len` for `len(x)`, `all` for `q.filter(x).all()`.
 pub(crate) fn callee_name<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
-    let function = unparen(call.child_by_field_name("function")?);
+    let function = unparen(call.field("function")?);
     match function.kind_str() {
         "identifier" => src.get(function.byte_range()),
-        "attribute" => src.get(function.child_by_field_name("attribute")?.byte_range()),
+        "attribute" => src.get(function.field("attribute")?.byte_range()),
         _ => None,
     }
 }
 
 /// The object a method is called on: `q.filter(x)` → `q`.
 pub(crate) fn receiver(call: Node<'_>) -> Option<Node<'_>> {
-    let function = unparen(call.child_by_field_name("function")?);
-    (function.kind_str() == "attribute").then(|| function.child_by_field_name("object")).flatten()
+    let function = unparen(call.field("function")?);
+    (function.kind_str() == "attribute").then(|| function.field("object")).flatten()
 }
 
 /// Named children of a node, comments skipped.
@@ -40,7 +41,7 @@ pub(crate) fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
 
 /// Argument nodes of a call (positional, keyword, `*args`, `**kw`), comments skipped.
 pub(crate) fn arguments(call: Node<'_>) -> Vec<Node<'_>> {
-    let Some(list) = call.child_by_field_name("arguments") else {
+    let Some(list) = call.field("arguments") else {
         return Vec::new();
     };
     // `f(x for x in xs)`: the generator is the whole argument list.
@@ -65,8 +66,8 @@ pub(crate) fn keyword_argument<'t>(call: Node<'t>, name: &str, src: &str) -> Opt
         if arg.kind_str() != "keyword_argument" {
             return None;
         }
-        let key = arg.child_by_field_name("name")?;
-        (src.get(key.byte_range()) == Some(name)).then(|| arg.child_by_field_name("value")).flatten()
+        let key = arg.field("name")?;
+        (src.get(key.byte_range()) == Some(name)).then(|| arg.field("value")).flatten()
     })
 }
 
@@ -76,8 +77,8 @@ pub(crate) fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
     match node.kind_str() {
         "identifier" => src.get(node.byte_range()).map(String::from),
         "attribute" => {
-            let object = dotted_name(node.child_by_field_name("object")?, src)?;
-            let attribute = src.get(node.child_by_field_name("attribute")?.byte_range())?;
+            let object = dotted_name(node.field("object")?, src)?;
+            let attribute = src.get(node.field("attribute")?.byte_range())?;
             Some(format!("{object}.{attribute}"))
         }
         _ => None,
@@ -118,13 +119,11 @@ pub(crate) fn chain<'t>(node: Node<'t>, src: &'t str) -> Chain<'t> {
     loop {
         match current.kind_str() {
             "call" => {
-                let Some(function) = current.child_by_field_name("function").map(unparen) else {
+                let Some(function) = current.field("function").map(unparen) else {
                     break;
                 };
                 if function.kind_str() == "attribute" {
-                    let (Some(object), Some(attr)) =
-                        (function.child_by_field_name("object"), function.child_by_field_name("attribute"))
-                    else {
+                    let (Some(object), Some(attr)) = (function.field("object"), function.field("attribute")) else {
                         break;
                     };
                     links.push(Link {
@@ -147,9 +146,7 @@ pub(crate) fn chain<'t>(node: Node<'t>, src: &'t str) -> Chain<'t> {
                 }
             }
             "attribute" => {
-                let (Some(object), Some(attr)) =
-                    (current.child_by_field_name("object"), current.child_by_field_name("attribute"))
-                else {
+                let (Some(object), Some(attr)) = (current.field("object"), current.field("attribute")) else {
                     break;
                 };
                 links.push(Link { name: src.get(attr.byte_range()).unwrap_or(""), call: None, node: current });
@@ -172,28 +169,10 @@ pub(crate) const MAX_ANCESTORS: usize = 256;
 
 /// Ancestors of a node, nearest first (the node itself excluded), at most [`MAX_ANCESTORS`].
 ///
-/// tree-sitter nodes do not store their parent: `Node::parent` descends from the root on
-/// every call, so walking up `k` levels costs `k` descents (it was 8% of a lint run).
-/// One descent from the root collects the whole chain instead.
+/// tree-sitter nodes do not store their parent (`Node::parent` descends from the root on
+/// every call), so the chain is read off the engine walk's path, or collected in one descent.
 pub(crate) fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    let mut chain = Vec::with_capacity(32);
-    let mut at = root_of(node);
-    while at.id() != node.id() {
-        chain.push(at);
-        match at.child_with_descendant(node) {
-            Some(child) => at = child,
-            None => break,
-        }
-    }
-    chain.into_iter().rev().take(MAX_ANCESTORS)
-}
-
-/// The root node of the tree `node` belongs to.
-fn root_of(node: Node<'_>) -> Node<'_> {
-    let raw = node.into_raw();
-    // SAFETY: `raw.tree` is the tree `node` was read from, kept alive by `node`'s lifetime, so
-    // its root node is valid for that same lifetime (and never null: every tree has a root).
-    unsafe { Node::from_raw(tree_sitter::ffi::ts_tree_root_node(raw.tree)) }
+    crate::syntax::chain_to(node).into_iter().rev().take(MAX_ANCESTORS)
 }
 
 /// The innermost function definition containing a node.
@@ -293,7 +272,7 @@ mod tests {
         let root = tree.root_node();
         let values: Vec<bool> = root
             .named_children(&mut cursor)
-            .map(|stmt| is_literal_string(stmt.named_child(0).unwrap().child_by_field_name("right").unwrap()))
+            .map(|stmt| is_literal_string(stmt.named_child(0).unwrap().field("right").unwrap()))
             .collect();
         assert_eq!(values, [true, false, true]);
     }
@@ -322,7 +301,7 @@ pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s
     for ancestor in ancestors(node) {
         match ancestor.kind_str() {
             "module" => module = Some(ancestor),
-            "function_definition" => functions.extend(ancestor.child_by_field_name("body")),
+            "function_definition" => functions.extend(ancestor.field("body")),
             _ => {}
         }
     }
@@ -492,7 +471,7 @@ fn collect_imports<'s>(statement: Node<'_>, src: &'s str, out: &mut Vec<Import<'
     let text = |n: Node<'_>| src.get(n.byte_range()).unwrap_or("");
     let mut cursor = statement.walk();
     if statement.kind_str() == "import_from_statement" {
-        let Some(module) = statement.child_by_field_name("module_name") else { return };
+        let Some(module) = statement.field("module_name") else { return };
         let module = text(module);
         for child in statement.named_children(&mut cursor) {
             if child.kind_str() == "wildcard_import" {
@@ -504,9 +483,7 @@ fn collect_imports<'s>(statement: Node<'_>, src: &'s str, out: &mut Vec<Import<'
             match child.kind_str() {
                 "dotted_name" => out.push(Import { local: text(child), module, name: Some(text(child)) }),
                 "aliased_import" => {
-                    if let (Some(name), Some(alias)) =
-                        (child.child_by_field_name("name"), child.child_by_field_name("alias"))
-                    {
+                    if let (Some(name), Some(alias)) = (child.field("name"), child.field("alias")) {
                         out.push(Import { local: text(alias), module, name: Some(text(name)) });
                     }
                 }
@@ -522,9 +499,7 @@ fn collect_imports<'s>(statement: Node<'_>, src: &'s str, out: &mut Vec<Import<'
                     out.push(Import { local, module, name: None });
                 }
                 "aliased_import" => {
-                    if let (Some(name), Some(alias)) =
-                        (child.child_by_field_name("name"), child.child_by_field_name("alias"))
-                    {
+                    if let (Some(name), Some(alias)) = (child.field("name"), child.field("alias")) {
                         out.push(Import { local: text(alias), module: text(name), name: None });
                     }
                 }
@@ -561,7 +536,7 @@ pub(crate) fn criteria_arguments<'t>(call: Node<'t>, src: &str) -> Vec<Node<'t>>
     let Some(name) = callee_name(call, src) else {
         return Vec::new();
     };
-    let Some(function) = call.child_by_field_name("function").map(unparen) else {
+    let Some(function) = call.field("function").map(unparen) else {
         return Vec::new();
     };
     let method = function.kind_str() == "attribute";
@@ -646,7 +621,7 @@ fn constant_effect_in(call: Node<'_>, node: Node<'_>, value: bool, src: &str, br
     let lost = "the condition is lost".to_string();
     // Climb through parentheses and the branches (never the test) of `a if test else b`.
     let mut child = node;
-    let mut parent = node.parent();
+    let mut parent = node.up();
     while let Some(p) = parent {
         let transparent = match p.kind_str() {
             "parenthesized_expression" => true,
@@ -663,15 +638,14 @@ fn constant_effect_in(call: Node<'_>, node: Node<'_>, value: bool, src: &str, br
             break;
         }
         child = p;
-        parent = p.parent();
+        parent = p.up();
     }
     let Some(parent) = parent else { return lost };
-    let arguments = call.child_by_field_name("arguments");
+    let arguments = call.field("arguments");
     let direct = match parent.kind_str() {
         "argument_list" => Some(parent) == arguments,
         "keyword_argument" => {
-            parent.parent() == arguments
-                && parent.child_by_field_name("name").and_then(|n| src.get(n.byte_range())) == Some("onclause")
+            parent.up() == arguments && parent.field("name").and_then(|n| src.get(n.byte_range())) == Some("onclause")
         }
         _ => false,
     };
@@ -696,11 +670,9 @@ fn constant_effect_in(call: Node<'_>, node: Node<'_>, value: bool, src: &str, br
         };
     }
     if parent.kind_str() == "binary_operator" {
-        let operator = parent.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
-        let sibling = ["left", "right"]
-            .into_iter()
-            .filter_map(|field| parent.child_by_field_name(field))
-            .find(|n| n.id() != child.id());
+        let operator = parent.field("operator").and_then(|o| src.get(o.byte_range()));
+        let sibling =
+            ["left", "right"].into_iter().filter_map(|field| parent.field(field)).find(|n| n.id() != child.id());
         // `(a is None) & (b is None)` is Python's own `bool & bool`.
         if sibling.is_some_and(is_python_comparison) {
             return lost;
@@ -735,7 +707,7 @@ pub(crate) fn criteria_operators<'t>(call: Node<'t>, src: &str) -> Vec<CriteriaO
     let mut stack: Vec<(Node<'t>, bool, bool)> =
         criteria_arguments(call, src).into_iter().rev().map(|n| (n, false, false)).collect();
     while let Some((node, splat, in_bool_op)) = stack.pop() {
-        let field = |name: &str| node.child_by_field_name(name);
+        let field = |name: &str| node.field(name);
         match node.kind_str() {
             "parenthesized_expression" => {
                 let mut cursor = node.walk();
@@ -866,17 +838,17 @@ pub(crate) fn column_shape<'s>(node: Node<'_>, src: &'s str) -> Option<ColumnSha
     let root = loop {
         match current.kind_str() {
             "attribute" => {
-                let attr = current.child_by_field_name("attribute")?;
+                let attr = current.field("attribute")?;
                 steps.push(Step::Attr(src.get(attr.byte_range())?));
-                current = unparen(current.child_by_field_name("object")?);
+                current = unparen(current.field("object")?);
             }
             "call" => {
                 steps.push(Step::Call);
-                current = unparen(current.child_by_field_name("function")?);
+                current = unparen(current.field("function")?);
             }
             "subscript" => {
                 steps.push(Step::Index);
-                current = unparen(current.child_by_field_name("value")?);
+                current = unparen(current.field("value")?);
             }
             "identifier" => break current,
             _ => return None,
@@ -1001,23 +973,16 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
         return MappedAttribute::Unknown;
     };
     let mut cursor = module.walk();
-    let classes: Vec<Node<'_>> =
-        module
-            .named_children(&mut cursor)
-            .map(|n| {
-                if n.kind_str() == "decorated_definition" {
-                    n.child_by_field_name("definition").unwrap_or(n)
-                } else {
-                    n
-                }
-            })
-            .filter(|n| n.kind_str() == "class_definition")
-            .filter(|n| n.child_by_field_name("name").and_then(|name| src.get(name.byte_range())) == Some(class))
-            .collect();
+    let classes: Vec<Node<'_>> = module
+        .named_children(&mut cursor)
+        .map(|n| if n.kind_str() == "decorated_definition" { n.field("definition").unwrap_or(n) } else { n })
+        .filter(|n| n.kind_str() == "class_definition")
+        .filter(|n| n.field("name").and_then(|name| src.get(name.byte_range())) == Some(class))
+        .collect();
     let [definition] = classes.as_slice() else {
         return MappedAttribute::Unknown;
     };
-    if let Some(superclasses) = definition.child_by_field_name("superclasses") {
+    if let Some(superclasses) = definition.field("superclasses") {
         let mut cursor = superclasses.walk();
         let enum_class =
             superclasses.named_children(&mut cursor).any(|base| src.get(base.byte_range()).is_some_and(is_enum_base));
@@ -1025,7 +990,7 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
             return MappedAttribute::Plain;
         }
     }
-    let Some(body) = definition.child_by_field_name("body") else {
+    let Some(body) = definition.field("body") else {
         return MappedAttribute::Unknown;
     };
     let mut cursor = body.walk();
@@ -1035,14 +1000,14 @@ pub(crate) fn mapped_attribute(node: Node<'_>, src: &str) -> MappedAttribute {
         let Some(assignment) = statement.named_child(0).filter(|n| n.kind_str() == "assignment") else {
             continue;
         };
-        let Some(left) = assignment.child_by_field_name("left") else {
+        let Some(left) = assignment.field("left") else {
             continue;
         };
         if src.get(left.byte_range()) != Some(attr) {
             continue;
         }
-        let annotation = assignment.child_by_field_name("type").and_then(|t| src.get(t.byte_range()));
-        kind = match assignment.child_by_field_name("right").map(unparen) {
+        let annotation = assignment.field("type").and_then(|t| src.get(t.byte_range()));
+        kind = match assignment.field("right").map(unparen) {
             None if annotation.is_some_and(|a| a.starts_with("Mapped[")) => MappedAttribute::Column,
             Some(value) if value.kind_str() == "call" => match callee_name(value, src) {
                 Some("Column" | "mapped_column" | "column_property") => MappedAttribute::Column,
@@ -1086,10 +1051,10 @@ pub(crate) fn is_sql_expression(node: Node<'_>, src: &str) -> bool {
                 }
             }
             "binary_operator" => {
-                stack.extend(next.child_by_field_name("left"));
-                stack.extend(next.child_by_field_name("right"));
+                stack.extend(next.field("left"));
+                stack.extend(next.field("right"));
             }
-            "unary_operator" => stack.extend(next.child_by_field_name("argument")),
+            "unary_operator" => stack.extend(next.field("argument")),
             _ => {}
         }
     }
@@ -1190,7 +1155,7 @@ pub(crate) fn db_handle(node: Node<'_>, src: &str) -> Option<DbHandle> {
     if value.kind_str() != "call" {
         return None;
     }
-    let callee = src.get(value.child_by_field_name("function")?.byte_range())?.to_ascii_lowercase();
+    let callee = src.get(value.field("function")?.byte_range())?.to_ascii_lowercase();
     if callee.contains("session") && !callee.ends_with("sessionmaker") {
         Some(DbHandle::Session)
     } else if callee.ends_with("connect") || callee.ends_with("connection") {
@@ -1217,14 +1182,14 @@ fn db_handle_by_annotation(annotation: &str) -> Option<DbHandle> {
 /// The annotation of the parameter named like the identifier `var` in its enclosing function.
 pub(crate) fn parameter_annotation<'t>(var: Node<'t>, src: &str) -> Option<Node<'t>> {
     let name = src.get(var.byte_range())?;
-    let parameters = enclosing_function(var)?.child_by_field_name("parameters")?;
+    let parameters = enclosing_function(var)?.field("parameters")?;
     let mut cursor = parameters.walk();
     let found = parameters.named_children(&mut cursor).find_map(|p| {
         if !matches!(p.kind_str(), "typed_parameter" | "typed_default_parameter") {
             return None;
         }
-        let param = p.child_by_field_name("name").or_else(|| p.named_child(0))?;
-        (src.get(param.byte_range()) == Some(name)).then(|| p.child_by_field_name("type")).flatten()
+        let param = p.field("name").or_else(|| p.named_child(0))?;
+        (src.get(param.byte_range()) == Some(name)).then(|| p.field("type")).flatten()
     });
     found
 }
@@ -1235,7 +1200,7 @@ pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> 
     let assigned = crate::query::assigned_value(name, src);
     let ident = src.get(name.byte_range())?;
     let scope = enclosing_function(name)
-        .and_then(|f| f.child_by_field_name("body"))
+        .and_then(|f| f.field("body"))
         .or_else(|| ancestors(name).find(|n| n.kind_str() == "module"))?;
     let mut with_value: Option<Node<'t>> = None;
     let mut stack = vec![scope];
@@ -1245,8 +1210,8 @@ pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> 
         }
         match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
-            "as_pattern" if node.parent().is_some_and(|p| p.kind_str() == "with_item") => {
-                let alias = node.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
+            "as_pattern" if node.up().is_some_and(|p| p.kind_str() == "with_item") => {
+                let alias = node.field("alias").and_then(|a| a.named_child(0).or(Some(a)));
                 if alias.and_then(|a| src.get(a.byte_range())) == Some(ident) {
                     if let Some(value) = node.named_child(0) {
                         if with_value.is_none_or(|w| w.start_byte() < value.start_byte()) {
@@ -1382,7 +1347,7 @@ pub(crate) fn in_migration(node: Node<'_>, src: &str) -> bool {
 pub(crate) fn in_test_code(node: Node<'_>, src: &str) -> bool {
     let named_like_test =
         ancestors(node).filter(|a| matches!(a.kind_str(), "function_definition" | "class_definition")).any(|a| {
-            let name = a.child_by_field_name("name").and_then(|n| src.get(n.byte_range())).unwrap_or("");
+            let name = a.field("name").and_then(|n| src.get(n.byte_range())).unwrap_or("");
             let lower = name.to_ascii_lowercase();
             lower.starts_with("test") || lower.starts_with("setup") || lower.starts_with("teardown")
         });
@@ -1399,7 +1364,7 @@ pub(crate) fn in_test_code(node: Node<'_>, src: &str) -> bool {
 /// a dotted one must start with a name imported from one (`import sqlalchemy as sa`,
 /// `from sqlalchemy import orm`) or with `db` (Flask-SQLAlchemy proxies SQLAlchemy's names).
 pub(crate) fn calls_sqlalchemy(call: Node<'_>, src: &str) -> bool {
-    let Some(function) = call.child_by_field_name("function").map(unparen) else { return false };
+    let Some(function) = call.field("function").map(unparen) else { return false };
     let Some(dotted) = dotted_name(function, src) else { return false };
     let first = dotted.split('.').next().unwrap_or_default();
     if function.kind_str() == "attribute" && first == "db" {

@@ -4,6 +4,7 @@
 //! `session.exec(select(M))`, awaited async forms, and local variables
 //! assigned from any of these earlier in the same scope.
 use crate::syntax::KindStr;
+use crate::syntax::{Fields, Up};
 use tree_sitter::Node;
 
 use crate::python::{self, Chain};
@@ -81,7 +82,7 @@ pub(crate) fn query_expr<'t>(node: Node<'t>, src: &'t str) -> Option<QueryExpr<'
 }
 
 fn is_method_call(call: Node<'_>) -> bool {
-    call.child_by_field_name("function").map(python::unparen).is_some_and(|f| f.kind_str() == "attribute")
+    call.field("function").map(python::unparen).is_some_and(|f| f.kind_str() == "attribute")
 }
 
 fn root_text<'t>(chain: &Chain<'t>, src: &'t str) -> &'t str {
@@ -148,7 +149,7 @@ pub(crate) fn resolve_query<'t>(node: Node<'t>, src: &'t str) -> Option<QueryExp
 pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> {
     let ident = src.get(name.byte_range())?;
     let scope = python::enclosing_function(name)
-        .and_then(|f| f.child_by_field_name("body"))
+        .and_then(|f| f.field("body"))
         .or_else(|| python::ancestors(name).find(|n| n.kind_str() == "module"))?;
     // The loop rules ask this for many names of one function: its assignments are listed once.
     let assignments = python::import_cache::scope_assignments(scope, src, || scope_assignments(scope));
@@ -161,7 +162,7 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
     // The smallest node over the value's range is the value, unless a wrapper shares its range.
     let mut node = value;
     while node.kind_id() != best.value_kind || node.byte_range() != (best.value.0..best.value.1) {
-        node = node.parent().filter(|p| p.byte_range() == (best.value.0..best.value.1))?;
+        node = node.up().filter(|p| p.byte_range() == (best.value.0..best.value.1))?;
     }
     Some(node)
 }
@@ -191,8 +192,7 @@ fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
             | "match_statement"
             | "case_clause" => {}
             "assignment" => {
-                if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
-                {
+                if let (Some(left), Some(right)) = (node.field("left"), node.field("right")) {
                     if left.kind_str() == "identifier" {
                         out.push(python::import_cache::Assignment {
                             name: (left.start_byte(), left.end_byte()),
@@ -285,7 +285,7 @@ pub(crate) fn dml_statement<'t>(node: Node<'t>, src: &'t str) -> Option<DmlState
     if rest.iter().any(|l| l.call.is_none() || !DML_BUILDERS.contains(&l.name)) {
         return None;
     }
-    let function = constructor.child_by_field_name("function").map(python::unparen)?;
+    let function = constructor.field("function").map(python::unparen)?;
     let dotted = python::dotted_name(function, src)?;
     let module = dotted.split('.').next().unwrap_or_default();
     let function_form = function.kind_str() == "identifier" || matches!(module, "sa" | "sqlalchemy" | "sqlmodel");

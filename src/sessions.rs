@@ -6,6 +6,7 @@
 //! project are known only to the model index (`FileFacts::session_factories`), so
 //! a call of an imported name is reported by [`SessionCall::Imported`] for a
 //! deferred check. Every walk is bounded by the module's top-level statements.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -72,7 +73,7 @@ fn factory_kind(call: Node<'_>, src: &str) -> Option<SessionCall> {
     if call.kind_str() != "call" {
         return None;
     }
-    let function = unparen(call.child_by_field_name("function")?);
+    let function = unparen(call.field("function")?);
     if !matches!(function.kind_str(), "identifier" | "attribute") {
         return None;
     }
@@ -129,9 +130,7 @@ fn module_factory(node: Node<'_>, name: &str, src: &str) -> Option<SessionCall> 
         let Some(assignment) = statement.named_child(0).filter(|n| n.kind_str() == "assignment") else {
             continue;
         };
-        let (Some(left), Some(right)) =
-            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-        else {
+        let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right")) else {
             continue;
         };
         if src.get(left.byte_range()) != Some(name) {
@@ -166,7 +165,7 @@ pub(crate) fn classify_call(call: Node<'_>, src: &str) -> Option<SessionCall> {
     if let Some(kind) = factory_kind(call, src) {
         return Some(kind);
     }
-    let function = unparen(call.child_by_field_name("function")?);
+    let function = unparen(call.field("function")?);
     let text = src.get(function.byte_range())?;
     let session_of = |kind: SessionCall, factory: &str| match kind {
         SessionCall::Factory(flavor) | SessionCall::Registry(flavor) => {
@@ -222,7 +221,7 @@ pub(crate) fn makes_async_sessions(call: Node<'_>, src: &str) -> bool {
     if factory_kind(call, src) == Some(SessionCall::Factory(Flavor::Async)) {
         return true;
     }
-    let Some(function) = call.child_by_field_name("function").map(unparen) else { return false };
+    let Some(function) = call.field("function").map(unparen) else { return false };
     let Some(text) = src.get(function.byte_range()) else { return false };
     match function.kind_str() {
         "attribute" => {
@@ -244,7 +243,7 @@ pub(crate) fn is_session_like(node: Node<'_>, src: &str) -> bool {
     let node = unparen(node);
     let name = match node.kind_str() {
         "identifier" => src.get(node.byte_range()),
-        "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
+        "attribute" => node.field("attribute").and_then(|a| src.get(a.byte_range())),
         "call" => python::callee_name(node, src),
         _ => None,
     };
@@ -287,12 +286,12 @@ pub(crate) fn held_session(var: Node<'_>, src: &str) -> Option<Held> {
 
 /// Is `name` one of the parameters of `function`?
 pub(crate) fn is_parameter(function: Node<'_>, name: &str, src: &str) -> bool {
-    let Some(parameters) = function.child_by_field_name("parameters") else { return false };
+    let Some(parameters) = function.field("parameters") else { return false };
     python::named_children(parameters).into_iter().any(|p| {
         let p = match p.kind_str() {
             "identifier" => Some(p),
             "typed_parameter" => p.named_child(0),
-            "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+            "default_parameter" | "typed_default_parameter" => p.field("name"),
             _ => None,
         };
         p.is_some_and(|p| src.get(p.byte_range()) == Some(name))
@@ -351,11 +350,11 @@ fn is_qualifier_at(node: Node<'_>, head: &str, src: &str) -> bool {
 fn module_alias<'s>(node: Node<'_>, name: &str, src: &'s str) -> Option<&'s str> {
     module_statements(node).into_iter().find_map(|statement| {
         let assignment = statement.named_child(0).filter(|n| n.kind_str() == "assignment")?;
-        let left = assignment.child_by_field_name("left")?;
+        let left = assignment.field("left")?;
         if src.get(left.byte_range()) != Some(name) {
             return None;
         }
-        src.get(assignment.child_by_field_name("right")?.byte_range())
+        src.get(assignment.field("right")?.byte_range())
     })
 }
 
@@ -369,7 +368,7 @@ mod tests {
         let tree = parse(src);
         let root = tree.root_node();
         let last = root.named_child(root.named_child_count().checked_sub(1)? as u32)?;
-        let value = last.named_child(0)?.child_by_field_name("right")?;
+        let value = last.named_child(0)?.field("right")?;
         classify_call(value, src)
     }
 

@@ -2,6 +2,7 @@
 //! bodies of module-level `if`/`try`/`with` blocks) and class bodies are
 //! visited, so the cost is a small fraction of the parse; models defined
 //! inside functions (test suites do this) are deliberately left out.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -80,9 +81,7 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
                     out.push(Import { local, target: full.split('.').next().unwrap_or_default().to_string() });
                 }
                 "aliased_import" => {
-                    if let (Some(n), Some(alias)) =
-                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
-                    {
+                    if let (Some(n), Some(alias)) = (name.field("name"), name.field("alias")) {
                         out.push(Import { local: text(alias, src).to_string(), target: text(n, src).to_string() });
                     }
                 }
@@ -91,7 +90,7 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
         }
         return;
     }
-    let Some(from) = statement.child_by_field_name("module_name") else { return };
+    let Some(from) = statement.field("module_name") else { return };
     let base = if from.kind_str() == "relative_import" {
         let raw = text(from, src);
         let dots = raw.chars().take_while(|c| *c == '.').count();
@@ -114,7 +113,7 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
     for name in statement.children_by_field_name("name", &mut cursor) {
         let (imported, local) = match name.kind_str() {
             "dotted_name" => (text(name, src), text(name, src)),
-            "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+            "aliased_import" => match (name.field("name"), name.field("alias")) {
                 (Some(n), Some(a)) => (text(n, src), text(a, src)),
                 _ => continue,
             },
@@ -129,7 +128,7 @@ fn imports(statement: Node<'_>, src: &str, module: &str, is_package: bool, out: 
 fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
     let Some(expr) = statement.named_child(0) else { return };
     let call = match expr.kind_str() {
-        "assignment" => expr.child_by_field_name("right").map(unparen).filter(|r| r.kind_str() == "call"),
+        "assignment" => expr.field("right").map(unparen).filter(|r| r.kind_str() == "call"),
         "call" => Some(expr),
         _ => None,
     };
@@ -142,13 +141,13 @@ fn module_assignment(statement: Node<'_>, src: &str, facts: &mut FileFacts) {
     if expr.kind_str() != "assignment" {
         return;
     }
-    let (Some(left), Some(right)) = (expr.child_by_field_name("left"), expr.child_by_field_name("right")) else {
+    let (Some(left), Some(right)) = (expr.field("left"), expr.field("right")) else {
         return;
     };
     // `User.addresses = relationship(...)`: an attribute added after the class body.
     if left.kind_str() == "attribute" {
-        let object = left.child_by_field_name("object").filter(|o| o.kind_str() == "identifier");
-        if let (Some(object), Some(attr)) = (object, left.child_by_field_name("attribute")) {
+        let object = left.field("object").filter(|o| o.kind_str() == "identifier");
+        if let (Some(object), Some(attr)) = (object, left.field("attribute")) {
             facts.late_attributes.push((text(object, src).to_string(), text(attr, src).to_string()));
         }
         return;
@@ -215,7 +214,7 @@ pub(crate) fn core_table(call: Node<'_>, src: &str) -> Option<CoreTable> {
         }
         match arg.kind_str() {
             "keyword_argument" => {
-                let key = arg.child_by_field_name("name").map_or("", |k| text(k, src));
+                let key = arg.field("name").map_or("", |k| text(k, src));
                 if key.starts_with("autoload") || key == "extend_existing" || key == "keep_existing" {
                     table.complete = false;
                 }
@@ -349,7 +348,7 @@ fn imperative_mapping(call: Node<'_>, src: &str, facts: &mut FileFacts) {
     if let Some(dict) = properties.map(unparen).filter(|d| d.kind_str() == "dictionary") {
         let mut cursor = dict.walk();
         for pair in dict.named_children(&mut cursor).filter(|p| p.kind_str() == "pair") {
-            let (Some(key), Some(value)) = (pair.child_by_field_name("key"), pair.child_by_field_name("value")) else {
+            let (Some(key), Some(value)) = (pair.field("key"), pair.field("value")) else {
                 continue;
             };
             let (Some(key), value) = (string_value(key, src), unparen(value)) else { continue };
@@ -371,7 +370,7 @@ fn is_column_call(call: Node<'_>, src: &str) -> bool {
 
 fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) -> Option<ClassFacts> {
     let (class, decorators) = if statement.kind_str() == "decorated_definition" {
-        let definition = statement.child_by_field_name("definition").filter(|d| d.kind_str() == "class_definition")?;
+        let definition = statement.field("definition").filter(|d| d.kind_str() == "class_definition")?;
         let mut cursor = statement.walk();
         let decorators: Vec<String> = statement
             .named_children(&mut cursor)
@@ -382,7 +381,7 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
     } else {
         (statement, Vec::new())
     };
-    let name = text(class.child_by_field_name("name")?, src).to_string();
+    let name = text(class.field("name")?, src).to_string();
     let mut facts = ClassFacts {
         name: name.clone(),
         line: class.start_position().row + 1,
@@ -409,13 +408,13 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
         // `@reg.mapped`: mapped without a declarative base class.
         facts.bases.push("@mapped".to_string());
     }
-    if let Some(superclasses) = class.child_by_field_name("superclasses") {
+    if let Some(superclasses) = class.field("superclasses") {
         let mut cursor = superclasses.walk();
         for arg in superclasses.named_children(&mut cursor) {
             match arg.kind_str() {
                 "keyword_argument" => {
-                    let key = arg.child_by_field_name("name").map(|k| text(k, src));
-                    let value = arg.child_by_field_name("value").map(|v| text(v, src));
+                    let key = arg.field("name").map(|k| text(k, src));
+                    let value = arg.field("value").map(|v| text(v, src));
                     if key == Some("table") && value == Some("True") {
                         facts.table_keyword = true;
                     }
@@ -427,7 +426,7 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
                 }
                 "subscript" => {
                     // `Generic[T]`, `Base[Model]`: the subscripted name.
-                    if let Some(dotted) = arg.child_by_field_name("value").and_then(|v| python::dotted_name(v, src)) {
+                    if let Some(dotted) = arg.field("value").and_then(|v| python::dotted_name(v, src)) {
                         facts.bases.push(dotted);
                     }
                 }
@@ -435,16 +434,14 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
             }
         }
     }
-    let body = class.child_by_field_name("body")?;
+    let body = class.field("body")?;
     let mut cursor = body.walk();
     for statement in body.named_children(&mut cursor) {
         match statement.kind_str() {
             "expression_statement" => class_attribute(statement, src, &mut facts),
             "decorated_definition" => declared_attr(statement, src, &mut facts),
             // `def __tablename__(cls)` (under `@declared_attr` or not): a name computed per class.
-            "function_definition"
-                if statement.child_by_field_name("name").is_some_and(|n| text(n, src) == "__tablename__") =>
-            {
+            "function_definition" if statement.field("name").is_some_and(|n| text(n, src) == "__tablename__") => {
                 facts.tablename = Some(String::new());
             }
             "if_statement" | "for_statement" | "try_statement" | "with_statement" | "while_statement" => {
@@ -458,10 +455,10 @@ fn class_facts(statement: Node<'_>, src: &str, bases_out: &mut Vec<BaseName>) ->
 
 fn class_attribute(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
     let Some(assignment) = statement.named_child(0).filter(|n| n.kind_str() == "assignment") else { return };
-    let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else { return };
+    let Some(left) = assignment.field("left").filter(|l| l.kind_str() == "identifier") else { return };
     let name = text(left, src);
-    let annotation = assignment.child_by_field_name("type").map(|t| text(t, src).to_string());
-    let value = assignment.child_by_field_name("right").map(unparen);
+    let annotation = assignment.field("type").map(|t| text(t, src).to_string());
+    let value = assignment.field("right").map(unparen);
     let line = assignment.start_position().row + 1;
     match name {
         "__tablename__" => {
@@ -567,11 +564,10 @@ fn declared_attr(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
     let is_declared_attr = statement
         .named_children(&mut cursor)
         .any(|c| c.kind_str() == "decorator" && text(c, src).contains("declared_attr"));
-    let Some(function) = statement.child_by_field_name("definition").filter(|d| d.kind_str() == "function_definition")
-    else {
+    let Some(function) = statement.field("definition").filter(|d| d.kind_str() == "function_definition") else {
         return;
     };
-    match function.child_by_field_name("name").map(|n| text(n, src)) {
+    match function.field("name").map(|n| text(n, src)) {
         Some("__table_args__") => facts.table_args_indexes = None,
         Some("__tablename__") => facts.tablename = Some(String::new()),
         _ => {}
@@ -579,9 +575,9 @@ fn declared_attr(statement: Node<'_>, src: &str, facts: &mut ClassFacts) {
     if !is_declared_attr {
         return;
     }
-    let Some(name) = function.child_by_field_name("name").map(|n| text(n, src)) else { return };
-    let annotation = function.child_by_field_name("return_type").map(|t| text(t, src).to_string());
-    let Some(body) = function.child_by_field_name("body") else { return };
+    let Some(name) = function.field("name").map(|n| text(n, src)) else { return };
+    let annotation = function.field("return_type").map(|t| text(t, src).to_string());
+    let Some(body) = function.field("body") else { return };
     let mut cursor = body.walk();
     let returned = body
         .named_children(&mut cursor)
@@ -687,9 +683,7 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
         "identifier" | "attribute" => python::dotted_name(arg, src)
             .map(|s| last_component(&s))
             .filter(|s| s.starts_with(|c: char| c.is_uppercase())),
-        "lambda" => {
-            arg.child_by_field_name("body").and_then(|b| python::dotted_name(b, src)).map(|s| last_component(&s))
-        }
+        "lambda" => arg.field("body").and_then(|b| python::dotted_name(b, src)).map(|s| last_component(&s)),
         _ => None,
     });
     let cascade_value = |v: Node<'_>| string_value(v, src).unwrap_or_else(|| text(v, src).to_string());
@@ -703,14 +697,14 @@ fn relationship(name: &str, annotation: Option<&str>, call: Node<'_>, src: &str)
         if kwargs.kind_str() == "dictionary" {
             let mut cursor = kwargs.walk();
             for pair in kwargs.named_children(&mut cursor).filter(|p| p.kind_str() == "pair") {
-                let key = pair.child_by_field_name("key").and_then(|k| string_value(k, src));
+                let key = pair.field("key").and_then(|k| string_value(k, src));
                 if key.as_deref() == Some("lazy") {
-                    if let Some(value) = pair.child_by_field_name("value") {
+                    if let Some(value) = pair.field("value") {
                         lazy = lazy_value(value, src);
                     }
                 }
                 if key.as_deref() == Some("cascade") {
-                    cascade = pair.child_by_field_name("value").map(cascade_value);
+                    cascade = pair.field("value").map(cascade_value);
                 }
             }
         }

@@ -1,4 +1,5 @@
 //! SA102 count-via-len: `len()` of a fully loaded query result.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python;
@@ -61,7 +62,7 @@ fn simple_select(found: &query::QueryExpr<'_>, src: &str) -> Option<String> {
         if !matches!(link.name, "where" | "filter" | "filter_by") {
             return None;
         }
-        let args = link.call?.child_by_field_name("arguments")?;
+        let args = link.call?.field("arguments")?;
         criteria.push_str(&format!(".{}{}", link.name, src.get(args.byte_range())?));
     }
     Some(criteria)

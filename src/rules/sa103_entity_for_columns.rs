@@ -2,6 +2,7 @@
 //! reads plain columns of each entity. The loop's syntax (which attributes it
 //! reads, whether the entity escapes) is read during the pass; whether those
 //! attributes are columns is decided against the model index afterwards.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -121,11 +122,11 @@ fn column_reads(l: &Loop<'_>, src: &str) -> Option<Vec<String>> {
 
 /// The attribute read by `var.attr` at the identifier `var`, if it is a plain read.
 fn column_read(var: Node<'_>, src: &str) -> Option<String> {
-    let attribute = var.parent().filter(|p| p.kind_str() == "attribute" && field_is(*p, "object", var))?;
-    let name = text(attribute.child_by_field_name("attribute")?, src).to_string();
-    let parent = attribute.parent()?;
+    let attribute = var.up().filter(|p| p.kind_str() == "attribute" && field_is(*p, "object", var))?;
+    let name = text(attribute.field("attribute")?, src).to_string();
+    let parent = attribute.up()?;
     let written = |target: Node<'_>| -> bool {
-        target.parent().is_some_and(|p| match p.kind_str() {
+        target.up().is_some_and(|p| match p.kind_str() {
             "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => field_is(p, "left", target),
             "delete_statement" | "pattern_list" | "tuple_pattern" | "list_pattern" => true,
             _ => false,
@@ -141,8 +142,8 @@ fn column_read(var: Node<'_>, src: &str) -> Option<String> {
         "subscript" if written(parent) => return None,
         // `var.tags.append(x)`
         "attribute" => {
-            let method = parent.child_by_field_name("attribute").map(|a| text(a, src)).unwrap_or("");
-            let called = parent.parent().is_some_and(|c| c.kind_str() == "call" && field_is(c, "function", parent));
+            let method = parent.field("attribute").map(|a| text(a, src)).unwrap_or("");
+            let called = parent.up().is_some_and(|c| c.kind_str() == "call" && field_is(c, "function", parent));
             if (called && MUTATORS.contains(&method)) || written(parent) {
                 return None;
             }
@@ -166,7 +167,7 @@ fn mentions(node: Node<'_>, var: &str, src: &str) -> bool {
 
 /// An attribute name (`x.var`) or keyword name (`f(var=1)`), not a variable.
 fn is_name_field(node: Node<'_>) -> bool {
-    node.parent().is_some_and(|p| match p.kind_str() {
+    node.up().is_some_and(|p| match p.kind_str() {
         "attribute" => field_is(p, "attribute", node),
         "keyword_argument" => field_is(p, "name", node),
         _ => false,
@@ -174,7 +175,7 @@ fn is_name_field(node: Node<'_>) -> bool {
 }
 
 fn field_is(parent: Node<'_>, field: &str, child: Node<'_>) -> bool {
-    parent.child_by_field_name(field).is_some_and(|c| c.id() == child.id())
+    parent.field(field).is_some_and(|c| c.id() == child.id())
 }
 
 fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
@@ -231,7 +232,7 @@ fn query_form(found: &crate::query::QueryExpr<'_>, src: &str) -> Option<Form> {
             {
                 return None;
             }
-            let awaited = call.parent().is_some_and(|p| p.kind_str() == "await");
+            let awaited = call.up().is_some_and(|p| p.kind_str() == "await");
             let executor = if start.name == "exec" { "exec" } else { "execute" };
             Some(Form::Statement {
                 session: text(python::receiver(call)?, src).to_string(),

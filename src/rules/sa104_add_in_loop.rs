@@ -1,5 +1,6 @@
 //! SA104 add-in-loop: `session.add(obj)` once per iteration of a loop that builds
 //! `obj`, with no other per-item session work (flush, commit, queries) in the loop.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -38,13 +39,13 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if python::db_handle(receiver, src) != Some(DbHandle::Session) {
         return;
     }
-    let Some(statement) = call.parent().filter(|p| p.kind_str() == "expression_statement") else { return };
+    let Some(statement) = call.up().filter(|p| p.kind_str() == "expression_statement") else { return };
     let Some(place) = loops::enclosing_for(statement) else { return };
     if place.leaves_after || place.handled {
         return;
     }
     let for_loop = place.node;
-    if for_loop.child_by_field_name("right").is_some_and(|r| is_tiny_literal(r, src)) {
+    if for_loop.field("right").is_some_and(|r| is_tiny_literal(r, src)) {
         return;
     }
     let body = loops::body_nodes(for_loop);
@@ -53,8 +54,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if does_per_item_work(&body, session, src) {
         return;
     }
-    let var = for_loop.child_by_field_name("left").map_or("", |l| checker.text(l));
-    let iterable = for_loop.child_by_field_name("right").map_or("", |r| checker.text(r));
+    let var = for_loop.field("left").map_or("", |l| checker.text(l));
+    let iterable = for_loop.field("right").map_or("", |r| checker.text(r));
     let iterable = iterable.split_whitespace().collect::<Vec<_>>().join(" ");
     let header =
         if iterable.chars().count() <= 50 { format!("for {var} in {iterable}") } else { format!("for {var} in ...") };
@@ -81,8 +82,8 @@ fn built_in_loop<'s>(obj: Node<'_>, add: Node<'_>, body: &[Node<'_>], src: &'s s
             let value = body
                 .iter()
                 .filter(|n| n.kind_str() == "assignment" && n.end_byte() <= add.start_byte())
-                .filter(|n| n.child_by_field_name("left").is_some_and(|l| src.get(l.byte_range()) == Some(name)))
-                .filter_map(|n| n.child_by_field_name("right"))
+                .filter(|n| n.field("left").is_some_and(|l| src.get(l.byte_range()) == Some(name)))
+                .filter_map(|n| n.field("right"))
                 .next_back()?;
             let value = unparen(value);
             (value.kind_str() == "call").then(|| constructed_class(value, src)).flatten()
@@ -93,16 +94,16 @@ fn built_in_loop<'s>(obj: Node<'_>, add: Node<'_>, body: &[Node<'_>], src: &'s s
 
 /// `User(...)`, `models.User(...)`, `User.from_dict(...)`: the class name.
 fn constructed_class<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
-    let function = unparen(call.child_by_field_name("function")?);
+    let function = unparen(call.field("function")?);
     let name = match function.kind_str() {
         "identifier" => src.get(function.byte_range())?,
         "attribute" => {
-            let attr = src.get(function.child_by_field_name("attribute")?.byte_range())?;
+            let attr = src.get(function.field("attribute")?.byte_range())?;
             if is_class_name(attr) {
                 attr
             } else {
                 // `User.from_dict(row)`: an alternate constructor on a class.
-                let object = unparen(function.child_by_field_name("object")?);
+                let object = unparen(function.field("object")?);
                 let class = src.get(object.byte_range())?;
                 let alternate = attr.starts_with("from_") || attr == "create";
                 if object.kind_str() == "identifier" && is_class_name(class) && alternate {
@@ -132,7 +133,7 @@ fn does_per_item_work(body: &[Node<'_>], session: &str, src: &str) -> bool {
             }
             // `ti.set_state(state, session=session)`: the session handed to per-item work.
             let passes_session = python::arguments(*node).into_iter().any(|arg| {
-                let value = if arg.kind_str() == "keyword_argument" { arg.child_by_field_name("value") } else { Some(arg) };
+                let value = if arg.kind_str() == "keyword_argument" { arg.field("value") } else { Some(arg) };
                 value.is_some_and(|v| src.get(unparen(v).byte_range()) == Some(session))
             });
             if passes_session {
@@ -147,9 +148,9 @@ fn does_per_item_work(body: &[Node<'_>], session: &str, src: &str) -> bool {
         }
         // Flask-SQLAlchemy `User.query...`.
         "attribute" => {
-            node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())) == Some("query")
+            node.field("attribute").and_then(|a| src.get(a.byte_range())) == Some("query")
                 && node
-                    .child_by_field_name("object")
+                    .field("object")
                     .and_then(|o| src.get(o.byte_range()))
                     .is_some_and(query::is_class_name)
         }

@@ -2,6 +2,7 @@
 //! each one, or sets the same column values on each one, where one bulk
 //! `DELETE` / `UPDATE` statement would do. The loop and query are read during
 //! the pass; columns, relationships and cascades come from the model index.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -57,8 +58,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(node) = m.get("loop") else { return };
     let src = checker.source();
     let Some(l) = Loop::from_node(node, src) else { return };
-    let Some(body) = node.child_by_field_name("body") else { return };
-    let Some(left) = node.child_by_field_name("left") else { return };
+    let Some(body) = node.field("body") else { return };
+    let Some(left) = node.field("left") else { return };
     // Every name the loop binds varies per row (`for i, obj in enumerate(q)`).
     let mut bound: Vec<&str> = Vec::new();
     collect_identifiers(left, src, &mut bound);
@@ -129,16 +130,16 @@ fn body_writes(body: Node<'_>, var: &str, bound: &[&str], src: &str) -> Option<W
                 _ => adds += 1,
             },
             "assignment" => {
-                let target = expr.child_by_field_name("left")?;
-                let value = expr.child_by_field_name("right")?;
-                if target.kind_str() != "attribute" || expr.child_by_field_name("type").is_some() {
+                let target = expr.field("left")?;
+                let value = expr.field("right")?;
+                if target.kind_str() != "attribute" || expr.field("type").is_some() {
                     return None;
                 }
-                let object = target.child_by_field_name("object")?;
+                let object = target.field("object")?;
                 if object.kind_str() != "identifier" || text(object, src) != var {
                     return None;
                 }
-                let name = text(target.child_by_field_name("attribute")?, src).to_string();
+                let name = text(target.field("attribute")?, src).to_string();
                 if sets.iter().any(|(n, _)| *n == name) || !same_every_row(value, bound, src) {
                     return None;
                 }
@@ -188,12 +189,12 @@ fn same_every_row(value: Node<'_>, bound: &[&str], src: &str) -> bool {
             | "escape_sequence" | "comment" => continue,
             "attribute" => {
                 // `Status.DONE`, `other.id`: only the object can vary.
-                stack.extend(node.child_by_field_name("object"));
+                stack.extend(node.field("object"));
                 continue;
             }
             "call" => {
                 let stable = python::callee_name(node, src).is_some_and(|n| STABLE_CALLS.contains(&n))
-                    || python::dotted_name(node.child_by_field_name("function").unwrap_or(node), src)
+                    || python::dotted_name(node.field("function").unwrap_or(node), src)
                         .is_some_and(|d| d.starts_with("func.") || d.contains(".func."));
                 if !stable {
                     return false;
@@ -246,7 +247,7 @@ fn bulk_statement(found: &QueryExpr<'_>, src: &str) -> Option<Statement> {
     let mut criteria = String::new();
     let mut add = |link: &python::Link<'_>| -> Option<()> {
         if CRITERIA.contains(&link.name) {
-            let args = link.call?.child_by_field_name("arguments")?;
+            let args = link.call?.field("arguments")?;
             criteria.push_str(&format!(".{}{}", link.name, text(args, src)));
             Some(())
         } else {
@@ -290,7 +291,7 @@ fn bulk_statement(found: &QueryExpr<'_>, src: &str) -> Option<Statement> {
             for link in &parsed.links {
                 add(link)?;
             }
-            let awaited = call.parent().is_some_and(|p| p.kind_str() == "await");
+            let awaited = call.up().is_some_and(|p| p.kind_str() == "await");
             let session = format!("{}{}", if awaited { "await " } else { "" }, text(python::receiver(call)?, src));
             Some(Statement { legacy_head: None, session, criteria: parsed.exact.then_some(criteria) })
         }
@@ -413,8 +414,8 @@ mod tests {
         let node = first(&tree, "for_statement");
         let l = Loop::from_node(node, src)?;
         let mut bound = Vec::new();
-        collect_identifiers(node.child_by_field_name("left")?, src, &mut bound);
-        body_writes(node.child_by_field_name("body")?, l.var_name(src), &bound, src)
+        collect_identifiers(node.field("left")?, src, &mut bound);
+        body_writes(node.field("body")?, l.var_name(src), &bound, src)
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SA106 commit-in-loop: `session.commit()` on every iteration of a loop over
 //! clearly bounded data. Precision first: conditional commits, batch loops, retry
 //! loops, per-item transactions, `while` loops and unknown iterables are skipped.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -22,17 +23,17 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(receiver) = python::receiver(call) else { return };
     let Some(handle) = python::db_handle(receiver, src) else { return };
     // The commit is a statement of its own: `session.commit()` / `await session.commit()`.
-    let expr = match call.parent() {
+    let expr = match call.up() {
         Some(parent) if parent.kind_str() == "await" => parent,
         _ => call,
     };
-    let Some(statement) = expr.parent().filter(|p| p.kind_str() == "expression_statement") else { return };
+    let Some(statement) = expr.up().filter(|p| p.kind_str() == "expression_statement") else { return };
     let Some(place) = loops::enclosing_for(statement) else { return };
     if place.handled || place.leaves_after || loops::within_while(place.node) {
         return;
     }
     let for_loop = place.node;
-    let (Some(left), Some(right)) = (for_loop.child_by_field_name("left"), for_loop.child_by_field_name("right"))
+    let (Some(left), Some(right)) = (for_loop.field("left"), for_loop.field("right"))
     else {
         return;
     };
@@ -145,11 +146,11 @@ fn is_bounded(node: Node<'_>, src: &str, depth: usize) -> bool {
         }
         // `user.posts`: a relationship collection of an entity.
         "attribute" => {
-            let name = node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or("");
+            let name = node.field("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or("");
             !is_batch_name(name) && loops::origin(node, src).is_some()
         }
         // `rows[1:]`, `data["items"]` of bounded data.
-        "subscript" => node.child_by_field_name("value").is_some_and(|value| is_bounded(value, src, depth + 1)),
+        "subscript" => node.field("value").is_some_and(|value| is_bounded(value, src, depth + 1)),
         _ => false,
     }
 }
@@ -200,13 +201,13 @@ fn is_query(node: Node<'_>, src: &str) -> bool {
 fn is_batched_comprehension(node: Node<'_>, src: &str) -> bool {
     let mut cursor = node.walk();
     let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-    let body = node.child_by_field_name("body").map(unparen);
+    let body = node.field("body").map(unparen);
     if body.is_some_and(|b| b.kind_str() == "subscript" && has_slice(b)) {
         return true;
     }
     children.iter().filter(|c| c.kind_str() == "for_in_clause").any(|clause| {
-        let right = clause.child_by_field_name("right").map(unparen);
-        let left = clause.child_by_field_name("left").and_then(|l| src.get(l.byte_range())).unwrap_or("");
+        let right = clause.field("right").map(unparen);
+        let left = clause.field("left").and_then(|l| src.get(l.byte_range())).unwrap_or("");
         is_batch_name(left)
             || right.is_some_and(|r| {
                 r.kind_str() == "call"
@@ -249,9 +250,9 @@ fn root_name<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
     let mut current = unparen(node);
     loop {
         current = match current.kind_str() {
-            "attribute" => unparen(current.child_by_field_name("object")?),
-            "subscript" => unparen(current.child_by_field_name("value")?),
-            "call" => unparen(current.child_by_field_name("function")?),
+            "attribute" => unparen(current.field("object")?),
+            "subscript" => unparen(current.field("value")?),
+            "call" => unparen(current.field("function")?),
             "identifier" => return src.get(current.byte_range()),
             _ => return None,
         };
@@ -265,8 +266,8 @@ fn loop_bound_names<'s>(left: Node<'_>, body: &[Node<'_>], src: &'s str) -> Vec<
     let mut targets = vec![left];
     for node in body {
         match node.kind_str() {
-            "assignment" => targets.extend(node.child_by_field_name("left")),
-            "for_statement" => targets.extend(node.child_by_field_name("left")),
+            "assignment" => targets.extend(node.field("left")),
+            "for_statement" => targets.extend(node.field("left")),
             "as_pattern_target" => targets.push(*node),
             _ => {}
         }
@@ -317,7 +318,7 @@ fn writes_per_item(body: &[Node<'_>], bound: &[&str], receiver: Node<'_>, handle
     // `user.name`, `obj.data["k"]`: an attribute of a per-iteration object (not `row["k"]` of a dict).
     let is_bound_attribute = |node: Node<'_>| has_attribute_hop(node) && is_bound(node);
     body.iter().any(|node| match node.kind_str() {
-        "assignment" | "augmented_assignment" => node.child_by_field_name("left").is_some_and(is_bound_attribute),
+        "assignment" | "augmented_assignment" => node.field("left").is_some_and(is_bound_attribute),
         "delete_statement" => {
             let mut cursor = node.walk();
             let targets: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
@@ -350,7 +351,7 @@ fn has_inner_query_loop(for_loop: Node<'_>, body: &[Node<'_>], src: &str) -> boo
     body.iter().any(|node| {
         node.kind_str() == "for_statement"
             && node.id() != for_loop.id()
-            && node.child_by_field_name("right").is_some_and(|r| query::resolve_query(unparen(r), src).is_some())
+            && node.field("right").is_some_and(|r| query::resolve_query(unparen(r), src).is_some())
     })
 }
 
@@ -360,7 +361,7 @@ fn has_attribute_hop(node: Node<'_>) -> bool {
     loop {
         match current.kind_str() {
             "attribute" => return true,
-            "subscript" => match current.child_by_field_name("value") {
+            "subscript" => match current.field("value") {
                 Some(value) => current = unparen(value),
                 None => return false,
             },
@@ -389,9 +390,9 @@ fn is_filtered_item_commit(
         match ancestor.kind_str() {
             "elif_clause" | "else_clause" | "case_clause" | "match_statement" => return false,
             "if_statement" => {
-                let Some(condition) = ancestor.child_by_field_name("condition") else { return false };
+                let Some(condition) = ancestor.field("condition") else { return false };
                 // The commit must be in the `if` block itself, not in its `elif` / `else`.
-                if ancestor.child_by_field_name("consequence").is_none_or(|c| c.id() != child.id()) {
+                if ancestor.field("consequence").is_none_or(|c| c.id() != child.id()) {
                     return false;
                 }
                 if !is_item_filter(condition, bound, src) {
@@ -403,7 +404,7 @@ fn is_filtered_item_commit(
         }
         child = ancestor;
     }
-    let Some(block) = innermost.and_then(|i| i.child_by_field_name("consequence")) else { return false };
+    let Some(block) = innermost.and_then(|i| i.field("consequence")) else { return false };
     let nodes: Vec<Node<'_>> =
         block_nodes(block).into_iter().filter(|n| n.end_byte() <= statement.start_byte()).collect();
     writes_per_item(&nodes, bound, receiver, handle, src)
@@ -448,7 +449,7 @@ fn is_item_filter(condition: Node<'_>, bound: &[&str], src: &str) -> bool {
         match node.kind_str() {
             "integer" | "float" | "lambda" => return false,
             "binary_operator" => {
-                let operator = node.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
+                let operator = node.field("operator").and_then(|o| src.get(o.byte_range()));
                 if operator == Some("%") {
                     return false;
                 }
@@ -456,7 +457,7 @@ fn is_item_filter(condition: Node<'_>, bound: &[&str], src: &str) -> bool {
             "call" if python::callee_name(node, src) == Some("len") => return false,
             // `item.count` names an attribute, not a variable: look at `item` only.
             "attribute" => {
-                stack.extend(node.child_by_field_name("object"));
+                stack.extend(node.field("object"));
                 continue;
             }
             "identifier" => {

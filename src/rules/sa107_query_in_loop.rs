@@ -4,6 +4,7 @@
 //! single `in_()` query before the loop would do. Purely syntactic; each query
 //! is analysed once, from the link that starts it (`query`, `scalars`, `get`,
 //! Flask's `Model.query`, or the method that runs a query held in a variable).
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -239,7 +240,7 @@ impl<'t> Found<'t> {
         }
         for arg in python::arguments(call) {
             if name == "filter_by" && arg.kind_str() == "keyword_argument" {
-                if let (Some(key), Some(value)) = (arg.child_by_field_name("name"), arg.child_by_field_name("value")) {
+                if let (Some(key), Some(value)) = (arg.field("name"), arg.field("value")) {
                     self.keywords.push((text(key, src).to_string(), value));
                 }
             }
@@ -255,10 +256,10 @@ impl<'t> Found<'t> {
 /// the `query(M)` call, through parentheses and `await`.
 fn outermost(node: Node<'_>) -> Node<'_> {
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = current.up() {
         let continues = match parent.kind_str() {
-            "attribute" => parent.child_by_field_name("object").is_some_and(|o| o.id() == current.id()),
-            "call" => parent.child_by_field_name("function").is_some_and(|f| f.id() == current.id()),
+            "attribute" => parent.field("object").is_some_and(|o| o.id() == current.id()),
+            "call" => parent.field("function").is_some_and(|f| f.id() == current.id()),
             "parenthesized_expression" | "await" => true,
             _ => false,
         };
@@ -353,10 +354,10 @@ fn legacy<'t>(q: &query::QueryExpr<'t>, outer: Node<'t>, src: &'t str) -> Option
 
 /// Is a legacy query iterated where it stands (`for x in q`, `list(q)`)?
 fn is_iterated(node: Node<'_>, src: &str) -> bool {
-    let Some(parent) = node.parent() else { return false };
+    let Some(parent) = node.up() else { return false };
     match parent.kind_str() {
-        "for_statement" | "for_in_clause" => parent.child_by_field_name("right").is_some_and(|r| r.id() == node.id()),
-        "argument_list" => parent.parent().is_some_and(|call| {
+        "for_statement" | "for_in_clause" => parent.field("right").is_some_and(|r| r.id() == node.id()),
+        "argument_list" => parent.up().is_some_and(|call| {
             call.kind_str() == "call"
                 && python::receiver(call).is_none()
                 && matches!(python::callee_name(call, src), Some("list" | "tuple" | "set" | "sorted" | "enumerate"))
@@ -444,14 +445,14 @@ fn model_of(node: Node<'_>, src: &str) -> Option<String> {
     match node.kind_str() {
         "identifier" => Some(text(node, src)).filter(|n| query::is_class_name(n)).map(str::to_string),
         "attribute" => {
-            let attr = text(node.child_by_field_name("attribute")?, src);
+            let attr = text(node.field("attribute")?, src);
             if query::is_class_name(attr) {
                 return Some(attr.to_string());
             }
-            let object = unparen(node.child_by_field_name("object")?);
+            let object = unparen(node.field("object")?);
             let name = match object.kind_str() {
                 "identifier" => text(object, src),
-                "attribute" => text(object.child_by_field_name("attribute")?, src),
+                "attribute" => text(object.field("attribute")?, src),
                 _ => return None,
             };
             query::is_class_name(name).then(|| name.to_string())
@@ -636,12 +637,12 @@ fn session_per_item(l: &Loop<'_>, found: &Found<'_>, src: &str) -> bool {
         }
         let binding = match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
-            "as_pattern" if node.parent().is_some_and(|p| p.kind_str() == "with_item") => {
+            "as_pattern" if node.up().is_some_and(|p| p.kind_str() == "with_item") => {
                 let mut cursor = node.walk();
                 let target = node.children_by_field_name("alias", &mut cursor).next();
                 target.zip(node.named_child(0))
             }
-            "assignment" => node.child_by_field_name("left").zip(node.child_by_field_name("right")),
+            "assignment" => node.field("left").zip(node.field("right")),
             _ => None,
         };
         if let Some((target, value)) = binding {
@@ -715,8 +716,8 @@ fn loop_of(node: Node<'_>) -> Option<Loop<'_>> {
         let clause = node.named_children(&mut cursor).find(|c| c.kind_str() == "for_in_clause")?;
         clause
     };
-    let var = clause.child_by_field_name("left")?;
-    let iterable = unparen(clause.child_by_field_name("right")?);
+    let var = clause.field("left")?;
+    let iterable = unparen(clause.field("right")?);
     Some(Loop { node, clause, var, iterable })
 }
 
@@ -728,7 +729,7 @@ fn bound_names<'s>(l: &Loop<'_>, src: &'s str) -> Vec<&'s str> {
     } else {
         let mut cursor = l.node.walk();
         for clause in l.node.named_children(&mut cursor).filter(|c| c.kind_str() == "for_in_clause") {
-            if let Some(left) = clause.child_by_field_name("left") {
+            if let Some(left) = clause.field("left") {
                 target_names(left, src, &mut names);
             }
         }
@@ -777,12 +778,12 @@ fn dependent_names<'s>(l: &Loop<'_>, mut names: Vec<&'s str>, src: &'s str) -> V
         let pair = match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
             "assignment" | "augmented_assignment" => {
-                node.child_by_field_name("left").zip(node.child_by_field_name("right"))
+                node.field("left").zip(node.field("right"))
             }
-            "named_expression" => node.child_by_field_name("name").zip(node.child_by_field_name("value")),
-            "for_statement" => node.child_by_field_name("left").zip(node.child_by_field_name("right")),
+            "named_expression" => node.field("name").zip(node.field("value")),
+            "for_statement" => node.field("left").zip(node.field("right")),
             "with_item" => {
-                let value = node.child_by_field_name("value");
+                let value = node.field("value");
                 value.filter(|v| v.kind_str() == "as_pattern").and_then(|v| {
                     let mut cursor = v.walk();
                     let target = v.children_by_field_name("alias", &mut cursor).next();
@@ -833,15 +834,15 @@ fn depends_on<'t>(node: Node<'t>, names: &[&str], src: &str) -> Option<Node<'t>>
             "attribute" => {
                 // `result.inserted_primary_key`: a key the database made in this iteration, not the item's.
                 let generated = current
-                    .child_by_field_name("attribute")
+                    .field("attribute")
                     .is_some_and(|a| GENERATED_KEYS.contains(&text(a, src)));
                 if !generated {
-                    stack.extend(current.child_by_field_name("object"));
+                    stack.extend(current.field("object"));
                 }
                 continue;
             }
             "keyword_argument" => {
-                stack.extend(current.child_by_field_name("value"));
+                stack.extend(current.field("value"));
                 continue;
             }
             // `with_parent(instance, User.orders)`: the relationship is the query's shape, the instance its key.
@@ -851,7 +852,7 @@ fn depends_on<'t>(node: Node<'t>, names: &[&str], src: &str) -> Option<Node<'t>>
             }
             // `{name: value}`: the key names a parameter or a column, the value varies.
             "pair" => {
-                stack.extend(current.child_by_field_name("value"));
+                stack.extend(current.field("value"));
                 continue;
             }
             // `in_(chunk)` / `in_([x.id for x in chunk])`: the loop hands out collections of keys,
@@ -880,7 +881,7 @@ fn is_key_collection(node: Node<'_>, src: &str) -> bool {
         "list_comprehension" | "set_comprehension" | "generator_expression" => {
             let mut cursor = node.walk();
             let clause = node.named_children(&mut cursor).find(|c| c.kind_str() == "for_in_clause");
-            clause.and_then(|c| c.child_by_field_name("right")).is_some_and(|r| unparen(r).kind_str() == "identifier")
+            clause.and_then(|c| c.field("right")).is_some_and(|r| unparen(r).kind_str() == "identifier")
         }
         _ => false,
     }
@@ -942,7 +943,7 @@ fn is_grown(name: Node<'_>, src: &str) -> bool {
                     return true;
                 }
             }
-            "augmented_assignment" if node.child_by_field_name("left").is_some_and(|l| text(l, src) == ident) => {
+            "augmented_assignment" if node.field("left").is_some_and(|l| text(l, src) == ident) => {
                 return true;
             }
             _ => {}
@@ -963,8 +964,8 @@ fn module_constant<'t>(name: Node<'t>, src: &str) -> Option<Node<'t>> {
         .filter(|s| s.kind_str() == "expression_statement")
         .filter_map(|s| s.named_child(0))
         .filter(|a| a.kind_str() == "assignment")
-        .filter(|a| a.child_by_field_name("left").is_some_and(|l| l.kind_str() == "identifier" && text(l, src) == ident))
-        .filter_map(|a| a.child_by_field_name("right"))
+        .filter(|a| a.field("left").is_some_and(|l| l.kind_str() == "identifier" && text(l, src) == ident))
+        .filter_map(|a| a.field("right"))
         .collect();
     match values.as_slice() {
         [value] => Some(*value),
@@ -1003,7 +1004,7 @@ fn is_retry(l: &Loop<'_>, src: &str) -> bool {
     if !ranged {
         return false;
     }
-    let Some(body) = l.node.child_by_field_name("body") else { return false };
+    let Some(body) = l.node.field("body") else { return false };
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
         match node.kind_str() {

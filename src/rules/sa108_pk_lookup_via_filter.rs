@@ -2,6 +2,7 @@
 //! and that returns one object, where `Session.get()` does the same lookup through
 //! the identity map. The shape is read during the pass; whether the compared
 //! attribute is the model's single-column primary key comes from the model index.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -60,7 +61,7 @@ fn read_lookup(span: Node<'_>, src: &str) -> Option<Lookup> {
             && args.len() == 1
             && args.first().is_some_and(|a| {
                 a.kind_str() == "keyword_argument"
-                    && a.child_by_field_name("name").is_some_and(|n| text(n, src) == "description")
+                    && a.field("name").is_some_and(|n| text(n, src) == "description")
             }));
     if !args_ok {
         return None;
@@ -164,7 +165,7 @@ fn statement_lookup(
     let [entity] = select_args.as_slice() else { return None };
     let entity = entity_text(*entity, src)?;
     let (key, value) = read_criterion(criterion, &entity, src)?;
-    let awaited = executor.parent().is_some_and(|p| p.kind_str() == "await");
+    let awaited = executor.up().is_some_and(|p| p.kind_str() == "await");
     let session = format!("{}{}", if awaited { "await " } else { "" }, text(session, src));
     Some(Lookup { range, entity, key, value, method: method.into(), advice: Advice::Session(session) })
 }
@@ -185,7 +186,7 @@ fn read_criterion(link: &Link<'_>, entity: &str, src: &str) -> Option<(String, S
     let [arg] = args.as_slice() else { return None };
     let (key, value) = match link.name {
         "filter_by" if arg.kind_str() == "keyword_argument" => {
-            (text(arg.child_by_field_name("name")?, src).to_string(), arg.child_by_field_name("value")?)
+            (text(arg.field("name")?, src).to_string(), arg.field("value")?)
         }
         "filter" | "where" if arg.kind_str() != "keyword_argument" => {
             let comparison = unparen(*arg);
@@ -199,8 +200,8 @@ fn read_criterion(link: &Link<'_>, entity: &str, src: &str) -> Option<(String, S
                 if side.kind_str() != "attribute" {
                     return None;
                 }
-                let object = python::dotted_name(side.child_by_field_name("object")?, src)?;
-                let attribute = side.child_by_field_name("attribute")?;
+                let object = python::dotted_name(side.field("object")?, src)?;
+                let attribute = side.field("attribute")?;
                 (object == entity).then(|| text(attribute, src).to_string())
             };
             match (key_of(*left), key_of(*right)) {

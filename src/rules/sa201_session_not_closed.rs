@@ -4,6 +4,7 @@
 //! the end of the function is reported too, with its own message. Sessions handed
 //! to a caller (returned, yielded, stored, given to a context manager or an exit
 //! stack) are the caller's to close and are not reported.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -61,7 +62,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         return;
     }
     // A `scoped_session` registry hands out the thread's session; `remove()` ends it elsewhere.
-    let plain_name = unparen(call).child_by_field_name("function").map(unparen).filter(|f| f.kind_str() == "identifier");
+    let plain_name = unparen(call).field("function").map(unparen).filter(|f| f.kind_str() == "identifier");
     if plain_name.is_some() && sessions::is_module_registry(call, &factory, src) {
         return;
     }
@@ -108,7 +109,7 @@ enum Verdict {
 
 /// `None` when the session is closed on every path or handed to someone else.
 fn verdict(function: Node<'_>, assign: Node<'_>, var: &str, src: &str) -> Option<Verdict> {
-    let body = function.child_by_field_name("body")?;
+    let body = function.field("body")?;
     let mut closes: Vec<(usize, Place)> = Vec::new();
     let mut stack = vec![body];
     let mut seen = 0usize;
@@ -162,12 +163,12 @@ enum Use {
 
 /// What one occurrence of the session's name does with it.
 fn use_of(ident: Node<'_>, body: Node<'_>, src: &str) -> Use {
-    let Some(parent) = ident.parent() else { return Use::Other };
+    let Some(parent) = ident.up() else { return Use::Other };
     // `var.close()`, `var.close` (registered as a callback), `var.begin()` in a `with`.
-    if parent.kind_str() == "attribute" && parent.child_by_field_name("object").is_some_and(|o| o.id() == ident.id()) {
-        let attribute = parent.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or("");
-        let call = parent.parent().filter(|c| {
-            c.kind_str() == "call" && c.child_by_field_name("function").is_some_and(|f| f.id() == parent.id())
+    if parent.kind_str() == "attribute" && parent.field("object").is_some_and(|o| o.id() == ident.id()) {
+        let attribute = parent.field("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or("");
+        let call = parent.up().filter(|c| {
+            c.kind_str() == "call" && c.field("function").is_some_and(|f| f.id() == parent.id())
         });
         return match (attribute, call) {
             ("close", Some(_)) => Use::Close(place_of(parent, body)),
@@ -185,11 +186,11 @@ fn use_of(ident: Node<'_>, body: Node<'_>, src: &str) -> Use {
             "return_statement" | "yield" | "global_statement" | "nonlocal_statement" | "lambda" => return Use::Escapes,
             // `self.session = s`, `other = s`, `registry[key] = s`, `ctx = {"session": s}`, `repo = Repo(s)`.
             "assignment" | "augmented_assignment" => {
-                let right = ancestor.child_by_field_name("right");
+                let right = ancestor.field("right");
                 return if right.is_some_and(|r| r.id() == child.id()) { Use::Escapes } else { Use::Other };
             }
             "argument_list" => {
-                let Some(name) = ancestor.parent().and_then(|c| python::callee_name(c, src)) else { return Use::Other };
+                let Some(name) = ancestor.up().and_then(|c| python::callee_name(c, src)) else { return Use::Other };
                 if TAKES_OWNERSHIP.contains(&name) {
                     return Use::Escapes;
                 }
@@ -212,8 +213,8 @@ fn use_of(ident: Node<'_>, body: Node<'_>, src: &str) -> Use {
 
 /// `with s.begin():` / `async with s.begin() as tx:`.
 fn in_with_item(call: Node<'_>) -> bool {
-    call.parent().is_some_and(|p| {
-        p.kind_str() == "with_item" || (p.kind_str() == "as_pattern" && p.parent().is_some_and(|g| g.kind_str() == "with_item"))
+    call.up().is_some_and(|p| {
+        p.kind_str() == "with_item" || (p.kind_str() == "as_pattern" && p.up().is_some_and(|g| g.kind_str() == "with_item"))
     })
 }
 

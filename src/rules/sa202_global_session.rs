@@ -1,6 +1,7 @@
 //! SA202 global-session: a session instance bound at module level. Factories and
 //! registries are the documented module-level pattern and are never reported; a call
 //! of a factory imported from another project module is resolved against the index.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -18,7 +19,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         return;
     }
     let name = checker.text(name).to_string();
-    let factory_text = checker.text(call.child_by_field_name("function").unwrap_or(call)).to_string();
+    let factory_text = checker.text(call.field("function").unwrap_or(call)).to_string();
     let found = Found { rule: checker.rule, range: assign.byte_range(), name, call: factory_text };
     match sessions::classify_call(call, checker.source()) {
         Some(SessionCall::Session { flavor, factory }) => {
@@ -33,7 +34,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// Is the assignment a statement of the module itself (possibly inside top-level `if` / `try` /
 /// `with` blocks), not of a function, class or `if __name__ == "__main__":` block?
 fn at_module_level(assign: Node<'_>, src: &str) -> bool {
-    if assign.parent().is_none_or(|p| p.kind_str() != "expression_statement") {
+    if assign.up().is_none_or(|p| p.kind_str() != "expression_statement") {
         return false;
     }
     for ancestor in python::ancestors(assign).skip(1) {
@@ -42,7 +43,7 @@ fn at_module_level(assign: Node<'_>, src: &str) -> bool {
             "block" | "else_clause" | "elif_clause" | "try_statement" | "except_clause" | "finally_clause"
             | "with_statement" => {}
             "if_statement" => {
-                let condition = ancestor.child_by_field_name("condition").and_then(|c| src.get(c.byte_range()));
+                let condition = ancestor.field("condition").and_then(|c| src.get(c.byte_range()));
                 if condition.is_some_and(|c| c.contains("__name__") && c.contains("__main__")) {
                     return false;
                 }

@@ -4,6 +4,7 @@
 //! first: handlers that re-raise, roll back or close, handlers that cannot catch a
 //! database error, writes managed by `with session.begin():` or a `with` session,
 //! and sessions local to the function that are not used after the `try` are clean.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -14,7 +15,7 @@ use crate::sessions;
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(try_statement), Some(handler)) = (m.get("try"), m.get("handler")) else { return };
     let src = checker.source();
-    let Some(body) = try_statement.child_by_field_name("body") else { return };
+    let Some(body) = try_statement.field("body") else { return };
     if !catches_database_errors(handler, src) || recovers(handler, src) {
         return;
     }
@@ -40,7 +41,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let header_text = checker.source().get(range.clone()).unwrap_or("except:").to_string();
     let header_text = header_text.split_whitespace().collect::<Vec<_>>().join(" ");
     // `await session.commit()`: an `AsyncSession`, whose rollback is awaited too.
-    let awaited = write.parent().is_some_and(|p| p.kind_str() == "await");
+    let awaited = write.up().is_some_and(|p| p.kind_str() == "await");
     let (rollback, with) = if awaited {
         (format!("await {session}.rollback()"), format!("async with {session}.begin():"))
     } else {
@@ -147,7 +148,7 @@ fn is_managed(call: Node<'_>, body: Node<'_>, src: &str) -> bool {
                 for item in items {
                     let (value, alias) = match item.named_child(0) {
                         Some(pattern) if pattern.kind_str() == "as_pattern" => {
-                            let alias = pattern.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
+                            let alias = pattern.field("alias").and_then(|a| a.named_child(0).or(Some(a)));
                             (pattern.named_child(0), alias)
                         }
                         other => (other, None),
@@ -198,7 +199,7 @@ fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool
     let Some(value) = python::bound_value(receiver, src) else { return false };
     // `with get_db() as db:` around the `try` (even rebinding a parameter): the context manager
     // that opened it ends it; `db = SessionLocal()`: opened here.
-    let with_bound = value.parent().is_some_and(|p| p.kind_str() == "as_pattern");
+    let with_bound = value.up().is_some_and(|p| p.kind_str() == "as_pattern");
     let is_param = python::parameter_annotation(receiver, src).is_some() || sessions::is_parameter(function, name, src);
     if is_param && !with_bound {
         return false;
@@ -216,7 +217,7 @@ fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool
         return false;
     }
     // Any read of the name after the `try` statement, in the same function.
-    let Some(body) = function.child_by_field_name("body") else { return false };
+    let Some(body) = function.field("body") else { return false };
     // Closing it afterwards (`session.close()`) discards the failed transaction: not a use.
     let used_after = python::scope_nodes(body).into_iter().any(|n| {
         n.kind_str() == "identifier"
@@ -234,9 +235,9 @@ fn is_local_and_done(call: Node<'_>, try_statement: Node<'_>, src: &str) -> bool
 
 /// `name.close()` / `name.remove()`, with `name` the identifier node.
 fn is_closed_by(name: Node<'_>, src: &str) -> bool {
-    let Some(attribute) = name.parent().filter(|p| p.kind_str() == "attribute") else { return false };
-    let Some(call) = attribute.parent().filter(|p| p.kind_str() == "call") else { return false };
-    attribute.child_by_field_name("object") == Some(name)
+    let Some(attribute) = name.up().filter(|p| p.kind_str() == "attribute") else { return false };
+    let Some(call) = attribute.up().filter(|p| p.kind_str() == "call") else { return false };
+    attribute.field("object") == Some(name)
         && matches!(python::callee_name(call, src), Some("close" | "remove"))
 }
 

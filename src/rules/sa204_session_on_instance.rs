@@ -2,6 +2,7 @@
 //! class attribute, which then lives as long as the object (or the class). Clean:
 //! injected sessions (no call), factories and registries, classes that close the
 //! session themselves (`__exit__`, `close()`, `tearDown()`), and context managers.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -23,13 +24,13 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if class_closes(class, &attribute, src) {
         return;
     }
-    let class_name = class.child_by_field_name("name").map_or("", |n| checker.text(n)).to_string();
+    let class_name = class.field("name").map_or("", |n| checker.text(n)).to_string();
     let found = Found {
         rule: checker.rule,
         range: assign.byte_range(),
         target: checker.text(target).to_string(),
         class: class_name,
-        factory: checker.text(call.child_by_field_name("function").unwrap_or(call)).to_string(),
+        factory: checker.text(call.field("function").unwrap_or(call)).to_string(),
     };
     match kind {
         Some(SessionCall::Session { .. }) => {
@@ -47,7 +48,7 @@ fn stored_on<'t>(assign: Node<'t>, target: Node<'t>, src: &str) -> Option<(Node<
     let target = unparen(target);
     match target.kind_str() {
         "attribute" => {
-            let object = target.child_by_field_name("object")?;
+            let object = target.field("object")?;
             let owner = src.get(object.byte_range())?;
             if !matches!(owner, "self" | "cls") {
                 return None;
@@ -55,13 +56,13 @@ fn stored_on<'t>(assign: Node<'t>, target: Node<'t>, src: &str) -> Option<(Node<
             let method = python::enclosing_function(assign)?;
             let class = python::ancestors(method).find(|n| n.kind_str() != "decorated_definition" && n.kind_str() != "block")?;
             let class = (class.kind_str() == "class_definition").then_some(class)?;
-            let name = src.get(target.child_by_field_name("attribute")?.byte_range())?;
+            let name = src.get(target.field("attribute")?.byte_range())?;
             Some((class, name.to_string()))
         }
         "identifier" => {
             // A class body statement: expression_statement → block → class_definition.
-            let block = assign.parent()?.parent()?;
-            let class = block.parent().filter(|c| block.kind_str() == "block" && c.kind_str() == "class_definition")?;
+            let block = assign.up()?.up()?;
+            let class = block.up().filter(|c| block.kind_str() == "block" && c.kind_str() == "class_definition")?;
             Some((class, src.get(target.byte_range())?.to_string()))
         }
         _ => None,
@@ -72,15 +73,15 @@ fn stored_on<'t>(assign: Node<'t>, target: Node<'t>, src: &str) -> Option<(Node<
 /// `__aexit__`), or any `self.<attr>.close()` / `.remove()` / `cls.<attr>.close()` in it
 /// (`close()`, `tearDown()`, `__del__`)?
 fn class_closes(class: Node<'_>, attribute: &str, src: &str) -> bool {
-    let Some(body) = class.child_by_field_name("body") else { return false };
+    let Some(body) = class.field("body") else { return false };
     let mut cursor = body.walk();
     let methods: Vec<Node<'_>> = body
         .named_children(&mut cursor)
-        .map(|n| if n.kind_str() == "decorated_definition" { n.child_by_field_name("definition").unwrap_or(n) } else { n })
+        .map(|n| if n.kind_str() == "decorated_definition" { n.field("definition").unwrap_or(n) } else { n })
         .filter(|n| n.kind_str() == "function_definition")
         .collect();
     methods.into_iter().any(|method| {
-        let name = method.child_by_field_name("name").and_then(|n| src.get(n.byte_range())).unwrap_or("");
+        let name = method.field("name").and_then(|n| src.get(n.byte_range())).unwrap_or("");
         if matches!(name, "__exit__" | "__aexit__") {
             return true;
         }
@@ -90,7 +91,7 @@ fn class_closes(class: Node<'_>, attribute: &str, src: &str) -> bool {
                 && python::receiver(n).is_some_and(|r| {
                     let r = unparen(r);
                     r.kind_str() == "attribute"
-                        && r.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())) == Some(attribute)
+                        && r.field("attribute").and_then(|a| src.get(a.byte_range())) == Some(attribute)
                 })
         })
     })

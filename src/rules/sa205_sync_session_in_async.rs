@@ -2,6 +2,7 @@
 //! `async def`. Only sessions this file proves synchronous are considered (a
 //! `Session` parameter annotation, a variable opened from `Session(...)` or a sync
 //! factory); one finding per session per function, naming how many calls block.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -34,7 +35,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if calls.first().is_some_and(|first| *first != call) {
         return;
     }
-    let function_name = function.child_by_field_name("name").map_or("", |n| checker.text(n));
+    let function_name = function.field("name").map_or("", |n| checker.text(n));
     let shown = short(checker.text(call));
     let more = match calls.len() {
         0 | 1 => String::new(),
@@ -58,7 +59,7 @@ fn is_blocking_call(call: Node<'_>, src: &str) -> bool {
     let receiver_ok = python::receiver(call).is_some_and(|r| unparen(r).kind_str() == "identifier");
     receiver_ok
         && python::callee_name(call, src).is_some_and(|name| BLOCKING.contains(&name))
-        && call.parent().is_none_or(|p| p.kind_str() != "await")
+        && call.up().is_none_or(|p| p.kind_str() != "await")
 }
 
 /// The `async def` the call runs in directly (not through a nested `def` or `lambda`, which run

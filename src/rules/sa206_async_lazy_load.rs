@@ -4,6 +4,7 @@
 //! eagerly. Under asyncio a lazy load is implicit IO, which raises `MissingGreenlet`.
 //! The syntax (loads, loader options, reads) is read during the pass; whether each
 //! attribute is a lazy relationship is decided against the model index afterwards.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -30,7 +31,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if !is_async(function) {
         return;
     }
-    let Some(body) = function.child_by_field_name("body") else { return };
+    let Some(body) = function.field("body") else { return };
     let nodes = python::scope_nodes(body);
     if nodes.len() > MAX_NODES {
         return;
@@ -120,7 +121,7 @@ fn awaited_source(node: Node<'_>, src: &str, depth: usize) -> bool {
 /// Is the call the operand of an `await` (through parentheses)?
 fn is_awaited(call: Node<'_>) -> bool {
     let mut current = call;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = current.up() {
         match parent.kind_str() {
             "parenthesized_expression" => current = parent,
             "await" => return true,
@@ -134,8 +135,8 @@ fn is_awaited(call: Node<'_>) -> bool {
 /// `user = await session.scalar(select(User)...)`, `user = result.scalar_one()` with
 /// `result = await session.execute(...)` — and every read of `user` after it.
 fn single_load(assign: Node<'_>, body: Node<'_>, src: &str) -> Option<Load> {
-    let var = assign.child_by_field_name("left").map(unparen).filter(|l| l.kind_str() == "identifier")?;
-    let value = unparen(assign.child_by_field_name("right")?);
+    let var = assign.field("left").map(unparen).filter(|l| l.kind_str() == "identifier")?;
+    let value = unparen(assign.field("right")?);
     let (entity, eager, line) = loaded_entity(value, src)?;
     let name = src.get(var.byte_range())?;
     let reads = reads_after(assign, name, body, src);
@@ -207,7 +208,7 @@ fn reads_after(assign: Node<'_>, var: &str, body: Node<'_>, src: &str) -> Vec<Re
     let mut end = body.end_byte();
     for node in python::scope_nodes(body) {
         if node.kind_str() == "assignment" && node.start_byte() >= start {
-            let rebinds = node.child_by_field_name("left").is_some_and(|l| src.get(l.byte_range()) == Some(var));
+            let rebinds = node.field("left").is_some_and(|l| src.get(l.byte_range()) == Some(var));
             if rebinds {
                 end = end.min(node.start_byte());
             }
@@ -250,13 +251,13 @@ fn reads_after(assign: Node<'_>, var: &str, body: Node<'_>, src: &str) -> Vec<Re
 
 /// `var.rel = value`: the assignment target, as a one-hop access.
 fn replaced(node: Node<'_>, var: &str, src: &str) -> Option<Access> {
-    let object = node.child_by_field_name("object").map(unparen)?;
+    let object = node.field("object").map(unparen)?;
     if object.kind_str() != "identifier" || src.get(object.byte_range()) != Some(var) {
         return None;
     }
-    let parent = node.parent().filter(|p| p.kind_str() == "assignment")?;
-    parent.child_by_field_name("left").filter(|l| l.id() == node.id())?;
-    let name = src.get(node.child_by_field_name("attribute")?.byte_range())?.to_string();
+    let parent = node.up().filter(|p| p.kind_str() == "assignment")?;
+    parent.field("left").filter(|l| l.id() == node.id())?;
+    let name = src.get(node.field("attribute")?.byte_range())?.to_string();
     Some(Access { hops: vec![loops::Hop { name, range: node.byte_range() }], awaitable: false })
 }
 
@@ -264,7 +265,7 @@ fn replaced(node: Node<'_>, var: &str, src: &str) -> Option<Access> {
 fn refreshed_before(var: Node<'_>, at: usize, src: &str) -> Vec<String> {
     let name = src.get(var.byte_range()).unwrap_or("");
     python::enclosing_function(var)
-        .and_then(|f| f.child_by_field_name("body"))
+        .and_then(|f| f.field("body"))
         .map_or_else(Vec::new, |body| refreshed_before_in(body, name, at, src))
 }
 

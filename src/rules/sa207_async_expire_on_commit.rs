@@ -1,6 +1,7 @@
 //! SA207 async-expire-on-commit: an `AsyncSession` or async session factory made
 //! with the default `expire_on_commit=True`. Reported always (see the rule's docs):
 //! reads after commit cannot be traced across a project reliably.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python;
@@ -19,9 +20,9 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     {
         return;
     }
-    let Some(function) = call.child_by_field_name("function") else { return };
+    let Some(function) = call.field("function") else { return };
     let callee = checker.text(function);
-    let Some(list) = call.child_by_field_name("arguments") else { return };
+    let Some(list) = call.field("arguments") else { return };
     let shown = checker.text(call).split_whitespace().collect::<Vec<_>>().join(" ");
     let shown = if shown.chars().count() <= 60 { shown } else { format!("{callee}(...)") };
     let message = format!(

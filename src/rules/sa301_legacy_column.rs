@@ -1,6 +1,7 @@
 //! SA301 legacy-column: `name = Column(Type, ...)` in a model class body, with the
 //! 2.0 `name: Mapped[T] = mapped_column(Type, ...)` as help and, where the Python
 //! type and the nullability are certain, a safe fix that keeps the table identical.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -46,11 +47,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     {
         return;
     }
-    let annotation = assignment.child_by_field_name("type").map(|t| checker.text(t));
+    let annotation = assignment.field("type").map(|t| checker.text(t));
     if annotation.is_some_and(|a| a.contains("Mapped")) {
         return;
     }
-    let class_name = class.child_by_field_name("name").map(|n| checker.text(n)).unwrap_or("the model");
+    let class_name = class.field("name").map(|n| checker.text(n)).unwrap_or("the model");
     let args = python::positional_arguments(call);
     let type_arg = match args.first().map(|a| unparen(*a)) {
         Some(first) if first.kind_str() == "string" => args.get(1).copied(),
@@ -88,8 +89,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         Some(true) | None => format!("Optional[{shown_type}]"),
         Some(false) => shown_type.clone(),
     };
-    let function = call.child_by_field_name("function").map(unparen);
-    let arguments = call.child_by_field_name("arguments").map(|a| checker.text(a)).unwrap_or("(...)");
+    let function = call.field("function").map(unparen);
+    let arguments = call.field("arguments").map(|a| checker.text(a)).unwrap_or("(...)");
     let arguments = if arguments.contains('\n') { "(...)" } else { arguments };
     let message = format!(
         "`{class_name}.{attribute}` is a legacy `Column` attribute with no `Mapped[...]` annotation: type checkers see \

@@ -1,5 +1,6 @@
 //! SA302 legacy-declarative-base: `Base = declarative_base()` at module level,
 //! rewritten (unsafe) to `class Base(DeclarativeBase): ...` with the import merged.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::diagnostic::{Applicability, Edit, Fix};
@@ -13,7 +14,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let src = checker.source();
     // Module level only (a base made inside a function is a test helper or a factory).
     // Alembic migrations keep frozen copies of old models: rewriting them gains nothing.
-    if span.parent().is_none_or(|p| p.kind_str() != "module")
+    if span.up().is_none_or(|p| p.kind_str() != "module")
         || !python::calls_sqlalchemy(call, src)
         || python::imports_alembic(span, src)
     {
@@ -24,8 +25,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let mut bases = Vec::new();
     let mut exact = !call.has_error();
     for arg in python::arguments(call) {
-        let key = arg.child_by_field_name("name").map(|k| checker.text(k));
-        let value = arg.child_by_field_name("value").map(|v| checker.text(v));
+        let key = arg.field("name").map(|k| checker.text(k));
+        let value = arg.field("value").map(|v| checker.text(v));
         match (arg.kind_str(), key, value) {
             ("keyword_argument", Some(key), Some(value)) if CLASS_ATTRIBUTES.contains(&key) => {
                 attributes.push(format!("{key} = {value}"));
@@ -58,7 +59,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         }
         found
     };
-    let import = span.parent().and_then(|module| crate::fix::ensure_import(module, src, "sqlalchemy.orm", "DeclarativeBase"));
+    let import = span.up().and_then(|module| crate::fix::ensure_import(module, src, "sqlalchemy.orm", "DeclarativeBase"));
     // A trailing comment (`# noqa`, `# type: ignore`) moves to the `class` line.
     let trailing = span
         .next_sibling()

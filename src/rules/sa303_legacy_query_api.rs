@@ -3,6 +3,7 @@
 //! shapes. An unsafe fix only for chains whose rewrite returns exactly the same
 //! objects. Chains that SA304 (`.get()`) or SA305 (removed APIs) report are left to
 //! them: their messages already give the 2.0 form, and one finding per call is enough.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -44,10 +45,10 @@ const OTHER_QUERY_APIS: &[&str] = &["elasticsearch_dsl", "elasticsearch", "opens
 
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(attribute) = m.get("query") else { return };
-    let called = attribute.parent().filter(|p| {
-        p.kind_str() == "call" && p.child_by_field_name("function").is_some_and(|f| f.id() == attribute.id())
+    let called = attribute.up().filter(|p| {
+        p.kind_str() == "call" && p.field("function").is_some_and(|f| f.id() == attribute.id())
     });
-    let Some(object) = attribute.child_by_field_name("object").map(unparen) else { return };
+    let Some(object) = attribute.field("object").map(unparen) else { return };
     match called {
         Some(call) => session_form(checker, call, object),
         None => flask_form(checker, attribute, object),
@@ -156,14 +157,14 @@ impl Deferred for FlaskQuery {
 fn chain_top(node: Node<'_>) -> Node<'_> {
     let mut top = node;
     for _ in 0..64 {
-        let Some(parent) = top.parent() else { break };
-        let is_object = parent.kind_str() == "attribute" && parent.child_by_field_name("object").is_some_and(|o| o.id() == top.id());
+        let Some(parent) = top.up() else { break };
+        let is_object = parent.kind_str() == "attribute" && parent.field("object").is_some_and(|o| o.id() == top.id());
         if !is_object {
             break;
         }
         top = parent;
-        if let Some(call) = parent.parent().filter(|c| {
-            c.kind_str() == "call" && c.child_by_field_name("function").is_some_and(|f| f.id() == parent.id())
+        if let Some(call) = parent.up().filter(|c| {
+            c.kind_str() == "call" && c.field("function").is_some_and(|f| f.id() == parent.id())
         }) {
             top = call;
         }
@@ -191,9 +192,9 @@ fn left_to_other_rules(after: &[Link<'_>]) -> bool {
 /// `len(session.query(User).all())`: SA102's finding, whose fix (a `count()` in the database)
 /// replaces the whole expression.
 fn counted_with_len(top: Node<'_>, src: &str) -> bool {
-    top.parent()
+    top.up()
         .filter(|a| a.kind_str() == "argument_list")
-        .and_then(|a| a.parent())
+        .and_then(|a| a.up())
         .is_some_and(|c| c.kind_str() == "call" && python::callee_name(c, src) == Some("len") && python::receiver(c).is_none())
 }
 
@@ -207,7 +208,7 @@ fn is_entity_like(node: Node<'_>, src: &str) -> bool {
             matches!(
                 name,
                 "count" | "sum" | "max" | "min" | "avg" | "distinct" | "label" | "aliased" | "literal_column" | "coalesce"
-            ) || python::dotted_name(node.child_by_field_name("function").unwrap_or(node), src)
+            ) || python::dotted_name(node.field("function").unwrap_or(node), src)
                 .is_some_and(|d| d.starts_with("func.") || d.starts_with("sa.func.") || d.starts_with("sqlalchemy.func."))
         }),
         _ => false,
@@ -272,7 +273,7 @@ impl Rewrite {
                 statement = None;
                 break;
             };
-            let args = src.get(call.child_by_field_name("arguments").map_or(0..0, |a| a.byte_range())).unwrap_or("()");
+            let args = src.get(call.field("arguments").map_or(0..0, |a| a.byte_range())).unwrap_or("()");
             let name = match link.name {
                 "filter" => "where",
                 name if SAME_ON_SELECT.contains(&name) => name,
@@ -384,12 +385,12 @@ fn select_binding(at: Node<'_>, src: &str) -> Binding {
 fn joined_collection_in(module: Node<'_>, name: &str, src: &str) -> bool {
     python::named_children(module).into_iter().any(|statement| {
         let class = if statement.kind_str() == "decorated_definition" {
-            statement.child_by_field_name("definition").unwrap_or(statement)
+            statement.field("definition").unwrap_or(statement)
         } else {
             statement
         };
         class.kind_str() == "class_definition"
-            && class.child_by_field_name("name").and_then(|n| src.get(n.byte_range())) == Some(name)
+            && class.field("name").and_then(|n| src.get(n.byte_range())) == Some(name)
             && src.get(class.byte_range()).is_some_and(|body| {
                 ["lazy=\"joined\"", "lazy='joined'", "lazy=False"].iter().any(|l| body.contains(l))
             })

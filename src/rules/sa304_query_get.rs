@@ -1,6 +1,7 @@
 //! SA304 query-get: the legacy `Query.get()` (and Flask-SQLAlchemy's
 //! `Query.get_or_404()`) where `Session.get()` / `db.get_or_404()` do the same
 //! primary-key lookup. Safe fix when the rewrite is exact.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -146,8 +147,8 @@ fn modifiers<'t>(links: &[Link<'t>], src: &'t str) -> Modifiers<'t> {
                 let entries: Vec<String> = args
                     .iter()
                     .filter_map(|a| {
-                        let name = text(a.child_by_field_name("name")?);
-                        let value = text(a.child_by_field_name("value")?);
+                        let name = text(a.field("name")?);
+                        let value = text(a.field("value")?);
                         Some(format!("\"{name}\": {value}"))
                     })
                     .collect();
@@ -225,7 +226,7 @@ fn flask_form(
     between: &[Link<'_>],
 ) {
     let src = checker.source();
-    let Some(model) = query_link.node.child_by_field_name("object") else { return };
+    let Some(model) = query_link.node.field("object") else { return };
     let model = python::unparen(model);
     // `User.query`, `models.User.query`, `cls.query` in a classmethod; not `request.query.get("x")`.
     let is_cls = checker.text(model) == "cls" && first_parameter_is_cls(model, src);
@@ -273,7 +274,7 @@ fn variable_form(checker: &mut Checker<'_>, span: Node<'_>, get: &GetCall<'_>, r
             (*entity, target)
         }
         None => {
-            let Some(model) = query_link.node.child_by_field_name("object") else { return };
+            let Some(model) = query_link.node.field("object") else { return };
             if index != 0 || python::dotted_name(model, src).is_none() || !is_class_like(model, src) {
                 return;
             }
@@ -391,7 +392,7 @@ fn is_class_like(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
     let last = match node.kind_str() {
         "identifier" => src.get(node.byte_range()),
-        "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
+        "attribute" => node.field("attribute").and_then(|a| src.get(a.byte_range())),
         _ => None,
     };
     last.is_some_and(query::is_class_name)
@@ -412,7 +413,7 @@ fn is_column_like(node: Node<'_>, src: &str) -> bool {
 /// `cls.query.get(pk)` inside `def m(cls, ...)`.
 fn first_parameter_is_cls(node: Node<'_>, src: &str) -> bool {
     let Some(function) = python::enclosing_function(node) else { return false };
-    let Some(parameters) = function.child_by_field_name("parameters") else { return false };
+    let Some(parameters) = function.field("parameters") else { return false };
     let mut cursor = parameters.walk();
     let first = parameters.named_children(&mut cursor).find(|p| p.kind_str() != "comment");
     first.is_some_and(|p| p.kind_str() == "identifier" && src.get(p.byte_range()) == Some("cls"))
@@ -430,7 +431,7 @@ fn flask_db_in_scope(node: Node<'_>, src: &str) -> bool {
         let found = module.named_children(&mut cursor).any(|statement| {
             let Some(assignment) = statement.named_child(0).filter(|a| a.kind_str() == "assignment") else { return false };
             let (Some(left), Some(right)) =
-                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+                (assignment.field("left"), assignment.field("right"))
             else {
                 return false;
             };
@@ -448,12 +449,12 @@ fn flask_db_in_scope(node: Node<'_>, src: &str) -> bool {
 /// Nested functions and classes are not entered.
 fn binds(function: Node<'_>, name: &str, src: &str) -> bool {
     let is_name = |n: Node<'_>| n.kind_str() == "identifier" && src.get(n.byte_range()) == Some(name);
-    if let Some(parameters) = function.child_by_field_name("parameters") {
+    if let Some(parameters) = function.field("parameters") {
         let mut cursor = parameters.walk();
         for parameter in parameters.named_children(&mut cursor) {
             let bound = match parameter.kind_str() {
                 "identifier" => Some(parameter),
-                "default_parameter" | "typed_default_parameter" => parameter.child_by_field_name("name"),
+                "default_parameter" | "typed_default_parameter" => parameter.field("name"),
                 "typed_parameter" => parameter.named_child(0),
                 _ => None,
             };
@@ -462,18 +463,18 @@ fn binds(function: Node<'_>, name: &str, src: &str) -> bool {
             }
         }
     }
-    let Some(body) = function.child_by_field_name("body") else { return false };
+    let Some(body) = function.field("body") else { return false };
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
         let target = match node.kind_str() {
             "function_definition" | "class_definition" | "lambda" => continue,
             "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
-                node.child_by_field_name("left")
+                node.field("left")
             }
             "as_pattern" => {
-                node.child_by_field_name("alias").and_then(|a| a.named_child(0)).or(node.child_by_field_name("alias"))
+                node.field("alias").and_then(|a| a.named_child(0)).or(node.field("alias"))
             }
-            "named_expression" => node.child_by_field_name("name"),
+            "named_expression" => node.field("name"),
             _ => None,
         };
         if let Some(target) = target {

@@ -4,6 +4,7 @@
 //! engine, session, SQLAlchemy connection or query, so that same-named APIs of
 //! other libraries (`sqlite3` connections, `select.select`, Twisted's `defer`)
 //! stay silent.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -126,7 +127,7 @@ fn is_string_sql(node: Node<'_>, src: &str, follow: bool) -> bool {
     let node = python::unparen(node);
     match node.kind_str() {
         "string" | "concatenated_string" => true,
-        "binary_operator" => node.child_by_field_name("left").is_some_and(|l| is_string_sql(l, src, false)),
+        "binary_operator" => node.field("left").is_some_and(|l| is_string_sql(l, src, false)),
         "call" => {
             python::callee_name(node, src) == Some("format")
                 && python::receiver(node).is_some_and(|r| matches!(python::unparen(r).kind_str(), "string" | "concatenated_string"))
@@ -239,7 +240,7 @@ fn execute(checker: &mut Checker<'_>, span: Node<'_>, receiver: Node<'_>) {
     );
     // No parameters: `exec_driver_sql(sql)` is exactly what 1.x did with a string.
     let exact = args.len() == 1 && python::is_literal_string(first);
-    let method = span.child_by_field_name("function").and_then(|f| f.child_by_field_name("attribute"));
+    let method = span.field("function").and_then(|f| f.field("attribute"));
     let diagnostic = checker.report(span.byte_range(), message, help);
     if let (true, Some(method)) = (exact, method) {
         diagnostic.set_fix(Fix {
@@ -256,7 +257,7 @@ fn inspection(checker: &mut Checker<'_>, span: Node<'_>, receiver: Node<'_>, nam
     if !is_engine(receiver, src) || !(receiver_text == "db.engine" || python::imports_sqlalchemy(span, src)) {
         return;
     }
-    let args = span.child_by_field_name("arguments").map(|a| checker.text(a)).unwrap_or("()");
+    let args = span.field("arguments").map(|a| checker.text(a)).unwrap_or("()");
     let replacement = match name {
         "table_names" => format!("inspect({receiver_text}).get_table_names()"),
         _ => format!("inspect({receiver_text}).has_table{args}"),
@@ -424,12 +425,12 @@ fn autoload(checker: &mut Checker<'_>, span: Node<'_>) {
 }
 
 fn relation(checker: &mut Checker<'_>, span: Node<'_>) {
-    let function = span.child_by_field_name("function").map(python::unparen);
+    let function = span.field("function").map(python::unparen);
     let callee = function.map(|f| checker.text(f)).unwrap_or("relation");
     let modern = callee.strip_suffix("relation").map(|p| format!("{p}relationship")).unwrap_or_default();
     let message =
         format!("`{callee}()` was removed in SQLAlchemy 2.0 (`ImportError` / `AttributeError`); it was a synonym for `relationship()`");
-    let attribute = function.filter(|f| f.kind_str() == "attribute").and_then(|f| f.child_by_field_name("attribute"));
+    let attribute = function.filter(|f| f.kind_str() == "attribute").and_then(|f| f.field("attribute"));
     let import = if attribute.is_none() { " (and import `relationship` instead of `relation`)" } else { "" };
     let help = format!("call `{modern}(...)` with the same arguments{import}");
     let diagnostic = checker.report(span.byte_range(), message, help);

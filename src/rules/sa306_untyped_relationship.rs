@@ -1,5 +1,6 @@
 //! SA306 untyped-relationship: `name = relationship(...)` without `Mapped[...]`
 //! in a class whose other attributes use `Mapped` annotations.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python::{self, unparen};
@@ -11,16 +12,16 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         return;
     };
     let src = checker.source();
-    if assignment.child_by_field_name("type").is_some() || python::imports_alembic(class, src) {
+    if assignment.field("type").is_some() || python::imports_alembic(class, src) {
         return;
     }
     // Only classes already written in the 2.0 style: some attribute annotated `Mapped[...]`.
-    let Some(body) = class.child_by_field_name("body") else { return };
+    let Some(body) = class.field("body") else { return };
     let uses_mapped = python::named_children(body).into_iter().any(|statement| {
         statement
             .named_child(0)
             .filter(|a| a.kind_str() == "assignment")
-            .and_then(|a| a.child_by_field_name("type"))
+            .and_then(|a| a.field("type"))
             .is_some_and(|t| {
                 let text = checker.text(t);
                 text.starts_with("Mapped[") || text.contains(".Mapped[")
@@ -30,7 +31,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         return;
     }
     let attribute = checker.text(name);
-    let class_name = class.child_by_field_name("name").map_or("the model", |n| checker.text(n));
+    let class_name = class.field("name").map_or("the model", |n| checker.text(n));
     let target = python::positional_arguments(call).first().map(|a| unparen(*a)).and_then(|a| match a.kind_str() {
         "string" if python::is_literal_string(a) => {
             let text = checker.text(a);

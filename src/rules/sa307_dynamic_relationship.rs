@@ -1,5 +1,6 @@
 //! SA307 dynamic-relationship: `lazy="dynamic"` / `DynamicMapped`, legacy in
 //! 2.0, superseded by write-only relationships.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -24,15 +25,15 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         if string_value(key, src) != Some("lazy") {
             return;
         }
-        let Some(keyword) = span.parent().and_then(|d| d.parent()).filter(|k| k.kind_str() == "keyword_argument") else {
+        let Some(keyword) = span.up().and_then(|d| d.up()).filter(|k| k.kind_str() == "keyword_argument") else {
             return;
         };
-        if keyword.child_by_field_name("name").map(|n| checker.text(n)) != Some("sa_relationship_kwargs") {
+        if keyword.field("name").map(|n| checker.text(n)) != Some("sa_relationship_kwargs") {
             return;
         }
-        keyword.parent().and_then(|a| a.parent())
+        keyword.up().and_then(|a| a.up())
     } else {
-        span.parent().and_then(|a| a.parent())
+        span.up().and_then(|a| a.up())
     };
     let Some(call) = call.filter(|c| c.kind_str() == "call") else { return };
     let Some(callee) = python::callee_name(call, src).filter(|c| RELATIONSHIP_CALLS.contains(c)) else { return };
@@ -67,7 +68,7 @@ fn annotation(checker: &mut Checker<'_>, assignment: Node<'_>, ty: Node<'_>, tar
         return;
     }
     // Class attributes only: the annotation is read by the declarative mapping.
-    if assignment.parent().and_then(|s| s.parent()).and_then(|b| b.parent()).is_none_or(|c| c.kind_str() != "class_definition")
+    if assignment.up().and_then(|s| s.up()).and_then(|b| b.up()).is_none_or(|c| c.kind_str() != "class_definition")
     {
         return;
     }
@@ -87,8 +88,8 @@ fn annotation(checker: &mut Checker<'_>, assignment: Node<'_>, ty: Node<'_>, tar
 
 /// The attribute a relationship call is assigned to in a class body: `posts` in `posts = relationship(...)`.
 fn attribute_name<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
-    let assignment = call.parent().filter(|p| p.kind_str() == "assignment")?;
-    let left = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier")?;
+    let assignment = call.up().filter(|p| p.kind_str() == "assignment")?;
+    let left = assignment.field("left").filter(|l| l.kind_str() == "identifier")?;
     src.get(left.byte_range())
 }
 

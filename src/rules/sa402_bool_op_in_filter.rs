@@ -6,6 +6,7 @@
 //! and every other SQL expression (`User.a > 1`, `User.a == None`, Core columns, `func`, `in_()`)
 //! raises `TypeError`. The check replays Python's short-circuit evaluation with those answers so
 //! that the message says what the criteria really receive.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -92,12 +93,12 @@ impl<'t> BoolTree<'t> {
                     } else {
                         tree.ors += 1;
                     }
-                    stack.extend(inner.child_by_field_name("right").map(|n| (n, negated)));
-                    stack.extend(inner.child_by_field_name("left").map(|n| (n, negated)));
+                    stack.extend(inner.field("right").map(|n| (n, negated)));
+                    stack.extend(inner.field("left").map(|n| (n, negated)));
                 }
                 "not_operator" => {
                     tree.nots += 1;
-                    stack.extend(inner.child_by_field_name("argument").map(|n| (n, true)));
+                    stack.extend(inner.field("argument").map(|n| (n, true)));
                 }
                 _ => tree.leaves.push(Leaf { node, negated, sql: sql_truth(node, src) }),
             }
@@ -124,7 +125,7 @@ impl<'t> BoolTree<'t> {
         let inner = python::unparen(node);
         match inner.kind_str() {
             "boolean_operator" => {
-                let (Some(left), Some(right)) = (inner.child_by_field_name("left"), inner.child_by_field_name("right"))
+                let (Some(left), Some(right)) = (inner.field("left"), inner.field("right"))
                 else {
                     return Outcome::Unknown;
                 };
@@ -142,7 +143,7 @@ impl<'t> BoolTree<'t> {
                 }
             }
             "not_operator" => {
-                let Some(argument) = inner.child_by_field_name("argument") else { return Outcome::Unknown };
+                let Some(argument) = inner.field("argument") else { return Outcome::Unknown };
                 match self.eval(argument, src, depth + 1) {
                     Outcome::Value(value) => match self.truth(value) {
                         Truth::Known(b) => Outcome::Value(Value::Const(!b)),
@@ -176,7 +177,7 @@ enum Outcome {
 }
 
 fn bool_operator<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
-    node.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()))
+    node.field("operator").and_then(|o| src.get(o.byte_range()))
 }
 
 /// Does `node` build SQL: a column expression, or a comparison, arithmetic or `~` involving one?
@@ -201,10 +202,10 @@ fn is_sql(node: Node<'_>, src: &str) -> bool {
                 }
             }
             "binary_operator" => {
-                stack.extend(next.child_by_field_name("left"));
-                stack.extend(next.child_by_field_name("right"));
+                stack.extend(next.field("left"));
+                stack.extend(next.field("right"));
             }
-            "unary_operator" => stack.extend(next.child_by_field_name("argument")),
+            "unary_operator" => stack.extend(next.field("argument")),
             _ => {}
         }
     }
@@ -268,8 +269,8 @@ fn sql_truth(node: Node<'_>, src: &str) -> Option<SqlTruth> {
             }
         }
         "unary_operator" => {
-            let operator = inner.child_by_field_name("operator").and_then(|o| src.get(o.byte_range()));
-            let argument = inner.child_by_field_name("argument")?;
+            let operator = inner.field("operator").and_then(|o| src.get(o.byte_range()));
+            let argument = inner.field("argument")?;
             if !is_sql(argument, src) {
                 return None;
             }
@@ -354,7 +355,7 @@ fn report(checker: &mut Checker<'_>, call: Node<'_>, node: Node<'_>, tree: &Bool
     let all_sql = tree.leaves.iter().all(|leaf| leaf.sql.is_some());
     let leaves: Vec<&str> = tree.leaves.iter().map(|leaf| checker.text(python::unparen(leaf.node))).collect();
     let direct_argument = python::ancestors(node).find(|n| n.kind_str() != "parenthesized_expression")
-        == call.child_by_field_name("arguments")
+        == call.field("arguments")
         && matches!(python::callee_name(call, src), Some("filter" | "where" | "having"));
     let result = result_clause(checker, call, tree, tested);
     let reason = &sql.reason;

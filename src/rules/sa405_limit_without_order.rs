@@ -1,5 +1,6 @@
 //! SA405 limit-without-order: `.limit(n)` / `.offset(n)` on a legacy query or an executed
 //! `select()` that has no `order_by()` — which rows come back is up to the database.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -52,8 +53,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let name = python::callee_name(call, src).unwrap_or("limit");
     // `limit(10)`: the link itself, from its name to the end of the call.
     let start = call
-        .child_by_field_name("function")
-        .and_then(|f| f.child_by_field_name("attribute"))
+        .field("function")
+        .and_then(|f| f.field("attribute"))
         .map_or(call.start_byte(), |a| a.start_byte());
     let range = start..call.end_byte();
     let written = python::one_line(src.get(range.clone()).unwrap_or(name), 40);
@@ -82,8 +83,8 @@ fn limits(arg: Node<'_>, src: &str) -> bool {
 /// The outermost call of the method chain `call` is part of: `q.limit(5).all()` for `q.limit(5)`.
 fn outermost_call(call: Node<'_>) -> Node<'_> {
     let mut current = call;
-    while let Some(attribute) = current.parent().filter(|p| p.kind_str() == "attribute") {
-        match attribute.parent().filter(|p| p.kind_str() == "call") {
+    while let Some(attribute) = current.up().filter(|p| p.kind_str() == "attribute") {
+        match attribute.up().filter(|p| p.kind_str() == "call") {
             Some(outer) => current = outer,
             None => break,
         }
@@ -145,12 +146,12 @@ fn sqlalchemy_links<'t>(
 
 /// `session.execute(<outer>)`, or `stmt = <outer>` later executed as is with no `stmt.<method>` in between.
 fn executed_here(outer: Node<'_>, src: &str) -> bool {
-    let parent = outer.parent();
+    let parent = outer.up();
     if parent.is_some_and(|p| p.kind_str() == "argument_list") {
-        return parent.and_then(|p| p.parent()).is_some_and(|call| is_executor_of(call, outer, src));
+        return parent.and_then(|p| p.up()).is_some_and(|call| is_executor_of(call, outer, src));
     }
     let Some(assignment) = parent.filter(|p| p.kind_str() == "assignment") else { return false };
-    let Some(var) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else { return false };
+    let Some(var) = assignment.field("left").filter(|l| l.kind_str() == "identifier") else { return false };
     let name = src.get(var.byte_range()).unwrap_or("");
     let Some(scope) = python::enclosing_function(assignment).or_else(|| python::ancestors(assignment).last()) else {
         return false;
@@ -160,9 +161,9 @@ fn executed_here(outer: Node<'_>, src: &str) -> bool {
     while let Some(node) = stack.pop() {
         if node.kind_str() == "identifier" && node.start_byte() > assignment.end_byte() && src.get(node.byte_range()) == Some(name)
         {
-            let Some(parent) = node.parent() else { return false };
+            let Some(parent) = node.up() else { return false };
             match parent.kind_str() {
-                "argument_list" if parent.parent().is_some_and(|c| is_executor_of(c, node, src)) => executed = true,
+                "argument_list" if parent.up().is_some_and(|c| is_executor_of(c, node, src)) => executed = true,
                 // `stmt.order_by(...)`, `stmt = ...`, returned, passed on: someone else may order it.
                 _ => return false,
             }

@@ -1,5 +1,6 @@
 //! SA406 unexecuted-statement: a DML statement built and thrown away — on its own line,
 //! or in a local variable the function never reads again.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -55,16 +56,16 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 /// The session or connection the function has at hand (a parameter named or annotated like
 /// one), for the help text; `session` when none is found.
 fn session_in_scope(node: Node<'_>, src: &str) -> String {
-    let parameters = python::enclosing_function(node).and_then(|f| f.child_by_field_name("parameters"));
+    let parameters = python::enclosing_function(node).and_then(|f| f.field("parameters"));
     let Some(parameters) = parameters else { return "session".into() };
     for parameter in python::named_children(parameters) {
         let name = match parameter.kind_str() {
             "identifier" => Some(parameter),
-            _ => parameter.child_by_field_name("name").or_else(|| parameter.named_child(0)),
+            _ => parameter.field("name").or_else(|| parameter.named_child(0)),
         };
         let Some(name) = name.filter(|n| n.kind_str() == "identifier") else { continue };
         let text = src.get(name.byte_range()).unwrap_or("");
-        let annotation = parameter.child_by_field_name("type").and_then(|t| src.get(t.byte_range())).unwrap_or("");
+        let annotation = parameter.field("type").and_then(|t| src.get(t.byte_range())).unwrap_or("");
         if python::db_handle_by_name(text).is_some() || annotation.contains("Session") || annotation.contains("Connection") {
             return text.to_string();
         }
@@ -86,7 +87,7 @@ fn article(kind: DmlKind) -> &'static str {
 /// Inside `with pytest.raises(...)`, `self.assertRaises(...)`, `expect_raises(...)` and the like.
 fn within_raises_block(node: Node<'_>, src: &str) -> bool {
     python::ancestors(node).filter(|a| a.kind_str() == "with_statement").any(|with| {
-        let header = with.child_by_field_name("body").map_or(with.end_byte(), |b| b.start_byte());
+        let header = with.field("body").map_or(with.end_byte(), |b| b.start_byte());
         src.get(with.start_byte()..header).is_some_and(|h| h.to_ascii_lowercase().contains("raises"))
     })
 }

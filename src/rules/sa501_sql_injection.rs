@@ -8,6 +8,7 @@
 //! literals, ...); a string is "tainted" when it is built from a value that is not safe.
 //! Every walk is bounded by the expression depth ([`MAX_DEPTH`]) and the number of
 //! variable look-ups ([`MAX_LOOKUPS`]), each of which scans one function body.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -85,7 +86,7 @@ enum Sink {
 /// Recognises the matched call as a sink.
 fn sink(call: Node<'_>, src: &str) -> Option<Sink> {
     let name = python::callee_name(call, src)?;
-    let function = python::unparen(call.child_by_field_name("function")?);
+    let function = python::unparen(call.field("function")?);
     let receiver = python::receiver(call);
     match name {
         "text" => is_sqlalchemy_name(call, function, receiver, "text", src).then_some(Sink::Text),
@@ -129,7 +130,7 @@ fn is_database_receiver(node: Node<'_>, src: &str) -> bool {
     let node = python::unparen(node);
     let name = match node.kind_str() {
         "identifier" => src.get(node.byte_range()),
-        "attribute" => node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())),
+        "attribute" => node.field("attribute").and_then(|a| src.get(a.byte_range())),
         "call" => python::callee_name(node, src),
         _ => None,
     };
@@ -200,8 +201,8 @@ impl Sink {
 
 /// The call a `text()` is an argument of, as `session.execute` / `.filter`.
 fn enclosing_call(call: Node<'_>, src: &str) -> Option<String> {
-    let list = call.parent().filter(|p| p.kind_str() == "argument_list")?;
-    let outer = list.parent().filter(|p| p.kind_str() == "call")?;
+    let list = call.up().filter(|p| p.kind_str() == "argument_list")?;
+    let outer = list.up().filter(|p| p.kind_str() == "call")?;
     let name = python::callee_name(outer, src)?;
     let receiver = python::receiver(outer).and_then(|r| python::dotted_name(r, src));
     Some(match receiver {
@@ -527,8 +528,8 @@ impl<'s, 't> Analysis<'s, 't> {
         let module = self.module()?;
         python::named_children(module).into_iter().rev().find_map(|statement| {
             let assignment = statement.named_child(0).filter(|a| a.kind_str() == "assignment")?;
-            let left = assignment.child_by_field_name("left")?;
-            (self.src.get(left.byte_range()) == Some(ident)).then(|| assignment.child_by_field_name("right")).flatten()
+            let left = assignment.field("left")?;
+            (self.src.get(left.byte_range()) == Some(ident)).then(|| assignment.field("right")).flatten()
         })
     }
 
@@ -541,14 +542,14 @@ impl<'s, 't> Analysis<'s, 't> {
         for function in
             self.ancestors(name).into_iter().filter(|n| matches!(n.kind_str(), "function_definition" | "lambda"))
         {
-            let Some(parameters) = function.child_by_field_name("parameters") else { continue };
+            let Some(parameters) = function.field("parameters") else { continue };
             for parameter in python::named_children(parameters) {
                 let (bound, annotation) = match parameter.kind_str() {
                     "identifier" => (Some(parameter), None),
-                    "default_parameter" => (parameter.child_by_field_name("name"), None),
-                    "typed_parameter" => (parameter.named_child(0), parameter.child_by_field_name("type")),
+                    "default_parameter" => (parameter.field("name"), None),
+                    "typed_parameter" => (parameter.named_child(0), parameter.field("type")),
                     "typed_default_parameter" => {
-                        (parameter.child_by_field_name("name"), parameter.child_by_field_name("type"))
+                        (parameter.field("name"), parameter.field("type"))
                     }
                     _ => (None, None),
                 };
@@ -605,8 +606,8 @@ impl<'s, 't> Analysis<'s, 't> {
             match child.kind_str() {
                 "string_content" => segments.push(Segment::Sql(self.text(child).to_string())),
                 "interpolation" => {
-                    let expression = child.child_by_field_name("expression");
-                    let spec = child.child_by_field_name("format_specifier").map(|s| self.text(s));
+                    let expression = child.field("expression");
+                    let spec = child.field("format_specifier").map(|s| self.text(s));
                     let numeric = spec.is_some_and(|s| numeric_spec(s.trim_start_matches(':')) && !s.contains('{'));
                     match expression {
                         Some(e) if numeric || self.is_safe(e, depth + 1) => {
@@ -654,7 +655,7 @@ impl<'s, 't> Analysis<'s, 't> {
 
     /// `"... %s" % value` / `"... %(name)s" % {...}` with a value not known safe.
     fn percent_taint(&mut self, node: Node<'t>, depth: u32) -> Option<Taint<'t>> {
-        let (left, right) = (node.child_by_field_name("left")?, node.child_by_field_name("right")?);
+        let (left, right) = (node.field("left")?, node.field("right")?);
         if let Some(taint) = self.taint(left, depth + 1) {
             return Some(taint);
         }
@@ -671,9 +672,9 @@ impl<'s, 't> Analysis<'s, 't> {
                 .into_iter()
                 .filter(|p| p.kind_str() == "pair")
                 .filter_map(|p| {
-                    let key = p.child_by_field_name("key")?;
+                    let key = p.field("key")?;
                     let key = python::is_literal_string(key).then(|| literal_content(key, self.src));
-                    Some((p.child_by_field_name("value")?, key))
+                    Some((p.field("value")?, key))
                 })
                 .collect(),
             _ => vec![(right, None)],
@@ -733,7 +734,7 @@ impl<'s, 't> Analysis<'s, 't> {
             match argument.kind_str() {
                 "keyword_argument" => {
                     if let (Some(name), Some(value)) =
-                        (argument.child_by_field_name("name"), argument.child_by_field_name("value"))
+                        (argument.field("name"), argument.field("value"))
                     {
                         keywords.push((self.text(name), value));
                     }
@@ -812,7 +813,7 @@ impl<'s, 't> Analysis<'s, 't> {
             "string" | "concatenated_string" => true,
             "binary_operator" => match operator(node, self.src) {
                 "+" => concat_operands(node, self.src).into_iter().any(|o| self.is_stringy(o, depth + 1)),
-                "%" => node.child_by_field_name("left").is_some_and(|l| self.is_stringy(l, depth + 1)),
+                "%" => node.field("left").is_some_and(|l| self.is_stringy(l, depth + 1)),
                 _ => false,
             },
             "call" => matches!(python::callee_name(node, self.src), Some("format" | "join")),
@@ -870,14 +871,14 @@ impl<'s, 't> Analysis<'s, 't> {
                 python::named_children(node).into_iter().all(|c| self.is_safe(c, depth + 1))
             }
             "dictionary" => python::named_children(node).into_iter().all(|pair| match pair.kind_str() {
-                "pair" => [pair.child_by_field_name("key"), pair.child_by_field_name("value")]
+                "pair" => [pair.field("key"), pair.field("value")]
                     .into_iter()
                     .all(|part| part.is_some_and(|p| self.is_safe(p, depth + 1))),
                 _ => false,
             }),
-            "unary_operator" => node.child_by_field_name("argument").is_some_and(|a| self.is_safe(a, depth + 1)),
+            "unary_operator" => node.field("argument").is_some_and(|a| self.is_safe(a, depth + 1)),
             "binary_operator" | "boolean_operator" => {
-                [node.child_by_field_name("left"), node.child_by_field_name("right")]
+                [node.field("left"), node.field("right")]
                     .into_iter()
                     .all(|part| part.is_some_and(|p| self.is_safe(p, depth + 1)))
             }
@@ -886,13 +887,13 @@ impl<'s, 't> Analysis<'s, 't> {
             }
             // `ALLOWED_COLUMNS[key]`, `{"asc": "ASC", "desc": "DESC"}[direction]`: an allow-list lookup.
             "subscript" => {
-                node.child_by_field_name("value").is_some_and(|v| self.mapping_part_safe(v, Part::Values, depth + 1))
+                node.field("value").is_some_and(|v| self.mapping_part_safe(v, Part::Values, depth + 1))
             }
             "identifier" => self.is_safe_name(node, depth),
             "attribute" => is_constant_attribute(node, self.src),
             "call" => self.is_safe_call(node, depth),
             "list_comprehension" | "generator_expression" | "set_comprehension" => {
-                node.child_by_field_name("body").is_some_and(|b| self.is_safe(b, depth + 1))
+                node.field("body").is_some_and(|b| self.is_safe(b, depth + 1))
             }
             _ => false,
         }
@@ -956,14 +957,14 @@ impl<'s, 't> Analysis<'s, 't> {
                 break;
             }
             if ancestor.kind_str() == "if_statement" {
-                let in_body = ancestor.child_by_field_name("consequence").is_some_and(|b| contains(b, name));
-                if in_body && ancestor.child_by_field_name("condition").is_some_and(|c| membership(c, false)) {
+                let in_body = ancestor.field("consequence").is_some_and(|b| contains(b, name));
+                if in_body && ancestor.field("condition").is_some_and(|c| membership(c, false)) {
                     return true;
                 }
             }
         }
         // `assert name in ...` / `if name not in ...: raise|return` earlier in the function.
-        let Some(body) = self.enclosing_function(name).and_then(|f| f.child_by_field_name("body")) else {
+        let Some(body) = self.enclosing_function(name).and_then(|f| f.field("body")) else {
             return false;
         };
         let mut stack = vec![body];
@@ -975,7 +976,7 @@ impl<'s, 't> Analysis<'s, 't> {
                 "function_definition" | "class_definition" | "lambda" => continue,
                 "assert_statement" if node.named_child(0).is_some_and(|c| membership(c, false)) => return true,
                 "if_statement" => {
-                    let exits = node.child_by_field_name("consequence").is_some_and(|b| {
+                    let exits = node.field("consequence").is_some_and(|b| {
                         python::named_children(b)
                             .into_iter()
                             .any(|s| matches!(s.kind_str(), "raise_statement" | "return_statement"))
@@ -986,7 +987,7 @@ impl<'s, 't> Analysis<'s, 't> {
                                     })
                             })
                     });
-                    if exits && node.child_by_field_name("condition").is_some_and(|c| membership(c, true)) {
+                    if exits && node.field("condition").is_some_and(|c| membership(c, true)) {
                         return true;
                     }
                 }
@@ -1006,9 +1007,9 @@ impl<'s, 't> Analysis<'s, 't> {
             match ancestor.kind_str() {
                 "function_definition" | "lambda" | "class_definition" | "module" => return None,
                 "for_statement" => {
-                    let in_body = ancestor.child_by_field_name("body").is_some_and(|b| contains(b, name));
+                    let in_body = ancestor.field("body").is_some_and(|b| contains(b, name));
                     let (Some(left), Some(right)) =
-                        (ancestor.child_by_field_name("left"), ancestor.child_by_field_name("right"))
+                        (ancestor.field("left"), ancestor.field("right"))
                     else {
                         continue;
                     };
@@ -1019,7 +1020,7 @@ impl<'s, 't> Analysis<'s, 't> {
                 "list_comprehension" | "generator_expression" | "set_comprehension" | "dictionary_comprehension" => {
                     for clause in python::named_children(ancestor).into_iter().filter(|c| c.kind_str() == "for_in_clause") {
                         let (Some(left), Some(right)) =
-                            (clause.child_by_field_name("left"), clause.child_by_field_name("right"))
+                            (clause.field("left"), clause.field("right"))
                         else {
                             continue;
                         };
@@ -1101,8 +1102,8 @@ impl<'s, 't> Analysis<'s, 't> {
             if pair.kind_str() != "pair" {
                 return false; // `**other`
             }
-            let key = pair.child_by_field_name("key");
-            let value = pair.child_by_field_name("value");
+            let key = pair.field("key");
+            let value = pair.field("value");
             let check =
                 |analysis: &mut Self, node: Option<Node<'t>>| node.is_some_and(|n| analysis.is_safe(n, depth + 1));
             match part {
@@ -1117,7 +1118,7 @@ impl<'s, 't> Analysis<'s, 't> {
         let Some(name) = python::callee_name(call, self.src) else { return false };
         let receiver = python::receiver(call);
         // `f(x for x in y)`: the generator is the whole argument list.
-        let args = match call.child_by_field_name("arguments") {
+        let args = match call.field("arguments") {
             Some(generator) if generator.kind_str() == "generator_expression" => vec![generator],
             _ => python::arguments(call),
         };
@@ -1151,7 +1152,7 @@ impl<'s, 't> Analysis<'s, 't> {
                 self.is_safe(r, depth + 1)
                     && args.into_iter().all(|a| match a.kind_str() {
                         "keyword_argument" => {
-                            a.child_by_field_name("value").is_some_and(|v| self.is_safe(v, depth + 1))
+                            a.field("value").is_some_and(|v| self.is_safe(v, depth + 1))
                         }
                         _ => self.is_safe(a, depth + 1),
                     })
@@ -1170,7 +1171,7 @@ impl<'s, 't> Analysis<'s, 't> {
         self.lookups -= 1;
         let ident = self.text(name);
         let scope =
-            self.enclosing_function(name).and_then(|f| f.child_by_field_name("body")).or_else(|| self.module())?;
+            self.enclosing_function(name).and_then(|f| f.field("body")).or_else(|| self.module())?;
         let mut found: Vec<Assigned<'t>> = Vec::new();
         let mut stack = vec![scope];
         while let Some(node) = stack.pop() {
@@ -1181,12 +1182,12 @@ impl<'s, 't> Analysis<'s, 't> {
                 "function_definition" | "class_definition" | "lambda" => continue,
                 "assignment" | "augmented_assignment" if !contains(node, name) => {
                     if let (Some(left), Some(mut value)) =
-                        (node.child_by_field_name("left"), node.child_by_field_name("right"))
+                        (node.field("left"), node.field("right"))
                     {
                         if left.kind_str() == "identifier" && self.text(left) == ident {
                             // `a = b = value`
                             while value.kind_str() == "assignment" {
-                                match value.child_by_field_name("right") {
+                                match value.field("right") {
                                     Some(right) => value = right,
                                     None => break,
                                 }
@@ -1205,9 +1206,9 @@ impl<'s, 't> Analysis<'s, 't> {
         let dominating = found.iter().rposition(|a| {
             !a.augmented
                 && a.node
-                    .parent()
+                    .up()
                     .filter(|p| p.kind_str() == "expression_statement")
-                    .and_then(|s| s.parent())
+                    .and_then(|s| s.up())
                     .is_some_and(|block| contains(block, name))
         });
         if let Some(index) = dominating {
@@ -1221,7 +1222,7 @@ impl<'s, 't> Analysis<'s, 't> {
 /// `User.__tablename__`, `User.__table__.name`.
 fn is_constant_attribute(node: Node<'_>, src: &str) -> bool {
     let Some(dotted) = python::dotted_name(node, src) else {
-        let attribute = node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or("");
+        let attribute = node.field("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or("");
         return is_constant_name(attribute) || attribute == "__tablename__";
     };
     let parts: Vec<&str> = dotted.split('.').collect();
@@ -1275,7 +1276,7 @@ fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
 }
 
 fn operator<'s>(node: Node<'_>, src: &'s str) -> &'s str {
-    node.child_by_field_name("operator").and_then(|o| src.get(o.byte_range())).unwrap_or("")
+    node.field("operator").and_then(|o| src.get(o.byte_range())).unwrap_or("")
 }
 
 /// Does the loop target `left` bind `name` (`for name in`, `for i, name in`)?
@@ -1292,7 +1293,7 @@ fn concat_operands<'t>(node: Node<'t>, src: &str) -> Vec<Node<'t>> {
         let current = python::unparen(current);
         if current.kind_str() == "binary_operator" && operator(current, src) == "+" && operands.len() < 10_000 {
             if let (Some(left), Some(right)) =
-                (current.child_by_field_name("left"), current.child_by_field_name("right"))
+                (current.field("left"), current.field("right"))
             {
                 stack.push(right);
                 stack.push(left);
@@ -1415,15 +1416,15 @@ fn param_name(value: Node<'_>, src: &str) -> String {
     let value = python::unparen(value);
     let raw = match value.kind_str() {
         "identifier" => src.get(value.byte_range()).unwrap_or(""),
-        "attribute" => value.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or(""),
+        "attribute" => value.field("attribute").and_then(|a| src.get(a.byte_range())).unwrap_or(""),
         "subscript" => {
-            let index = value.child_by_field_name("subscript");
+            let index = value.field("subscript");
             match index.filter(|i| python::is_literal_string(*i)) {
                 Some(index) => {
                     let content = literal_content(index, src);
                     return sanitize(&content);
                 }
-                None => value.child_by_field_name("value").and_then(|v| src.get(v.byte_range())).unwrap_or(""),
+                None => value.field("value").and_then(|v| src.get(v.byte_range())).unwrap_or(""),
             }
         }
         "call" => python::callee_name(value, src).unwrap_or(""),

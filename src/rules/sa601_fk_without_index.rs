@@ -4,6 +4,7 @@
 //! Checked per class body (with its `__table_args__` and module-level
 //! `Index(...)` on its columns) and per `Table(...)` call; anything computed
 //! (a `@declared_attr` `__table_args__`, `index=flag`) makes the rule stay silent.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::collections::HashSet;
 
@@ -57,11 +58,11 @@ fn class_body(checker: &mut Checker<'_>, class: Node<'_>, class_name: &str, body
         match statement.kind_str() {
             "expression_statement" => {
                 let Some(assignment) = statement.named_child(0).filter(|a| a.kind_str() == "assignment") else { continue };
-                let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else {
+                let Some(left) = assignment.field("left").filter(|l| l.kind_str() == "identifier") else {
                     continue;
                 };
                 let name = checker.text(left);
-                let Some(value) = assignment.child_by_field_name("right").map(unparen) else { continue };
+                let Some(value) = assignment.field("right").map(unparen) else { continue };
                 match name {
                     "__table_args__" => match table_args(value, src) {
                         Some(found) => leading.extend(found),
@@ -82,7 +83,7 @@ fn class_body(checker: &mut Checker<'_>, class: Node<'_>, class_name: &str, body
             }
             // `@declared_attr def __table_args__(cls)`: computed, unknown.
             "decorated_definition" => {
-                let defined = statement.child_by_field_name("definition").and_then(|d| d.child_by_field_name("name"));
+                let defined = statement.field("definition").and_then(|d| d.field("name"));
                 if defined.is_some_and(|n| checker.text(n) == "__table_args__") {
                     return;
                 }
@@ -140,9 +141,9 @@ fn table_call(checker: &mut Checker<'_>, table: Node<'_>) {
     }
     // `users_groups = Table(...)` then `Index("ix", users_groups.c.group_id)` at module level.
     let variable = table
-        .parent()
+        .up()
         .filter(|p| p.kind_str() == "assignment")
-        .and_then(|a| a.child_by_field_name("left"))
+        .and_then(|a| a.field("left"))
         .filter(|l| l.kind_str() == "identifier")
         .map(|l| checker.text(l));
     if let Some(variable) = variable {
@@ -245,7 +246,7 @@ fn module_level_indexes(node: Node<'_>, owners: &[&str], src: &str) -> Vec<Strin
         let Some(expr) = statement.named_child(0) else { continue };
         let call = match expr.kind_str() {
             "call" => expr,
-            "assignment" => match expr.child_by_field_name("right").map(unparen) {
+            "assignment" => match expr.field("right").map(unparen) {
                 Some(right) if right.kind_str() == "call" => right,
                 _ => continue,
             },

@@ -2,6 +2,7 @@
 //! the target class implicitly; `back_populates` on both sides says it in both.
 //! Also the one-sided pair: two relationships that are each other's reverse, one
 //! or both without `back_populates` (resolved against the model index).
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -28,15 +29,15 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         if string_value(key, src).as_deref() != Some("backref") {
             return;
         }
-        let Some(keyword) = span.parent().and_then(|d| d.parent()).filter(|k| k.kind_str() == "keyword_argument") else {
+        let Some(keyword) = span.up().and_then(|d| d.up()).filter(|k| k.kind_str() == "keyword_argument") else {
             return;
         };
-        if keyword.child_by_field_name("name").map(|n| checker.text(n)) != Some("sa_relationship_kwargs") {
+        if keyword.field("name").map(|n| checker.text(n)) != Some("sa_relationship_kwargs") {
             return;
         }
-        (keyword.parent().and_then(|a| a.parent()), span.child_by_field_name("value"))
+        (keyword.up().and_then(|a| a.up()), span.field("value"))
     } else {
-        (span.parent().and_then(|a| a.parent()), span.child_by_field_name("value"))
+        (span.up().and_then(|a| a.up()), span.field("value"))
     };
     let (Some(call), Some(value)) = (call.filter(|c| c.kind_str() == "call"), value.map(unparen)) else { return };
     // Alembic migrations hold frozen copies of old models: not worth rewriting.
@@ -59,16 +60,16 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         "identifier" | "attribute" => python::dotted_name(a, src).map(|d| d.rsplit('.').next().unwrap_or(&d).to_string()),
         _ => None,
     });
-    let assignment = call.parent().filter(|p| p.kind_str() == "assignment");
-    let owner_attr = assignment.and_then(|a| a.child_by_field_name("left")).map(|l| checker.text(l));
+    let assignment = call.up().filter(|p| p.kind_str() == "assignment");
+    let owner_attr = assignment.and_then(|a| a.field("left")).map(|l| checker.text(l));
     // SQLModel: `heroes: list["Hero"] = Relationship(...)` names the target in the annotation.
     let target = target.or_else(|| {
-        let annotation = assignment.and_then(|a| a.child_by_field_name("type")).map(|t| checker.text(t))?;
+        let annotation = assignment.and_then(|a| a.field("type")).map(|t| checker.text(t))?;
         crate::index::extract::parse_annotation(annotation).target
     });
     let owner_class = python::ancestors(call)
         .find(|n| n.kind_str() == "class_definition")
-        .and_then(|c| c.child_by_field_name("name"))
+        .and_then(|c| c.field("name"))
         .map(|n| checker.text(n));
     let target_name = target.as_deref().unwrap_or("the related class");
     let created = target.as_deref().map_or(format!("`{reverse}` on the related class"), |t| format!("`{t}.{reverse}`"));

@@ -1,5 +1,6 @@
 //! SA603 default-lazy-loading (opt-in): a relationship with no explicit loading
 //! strategy, which lazy-loads one query per object.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python::{self, unparen};
@@ -21,23 +22,23 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         return;
     }
     // Model attributes only: `name = relationship(...)` / `name: Mapped[...] = relationship(...)` in a class body.
-    let Some(assignment) = call.parent().filter(|p| p.kind_str() == "assignment") else { return };
+    let Some(assignment) = call.up().filter(|p| p.kind_str() == "assignment") else { return };
     let in_class = assignment
-        .parent()
-        .and_then(|s| s.parent())
-        .and_then(|b| b.parent())
+        .up()
+        .and_then(|s| s.up())
+        .and_then(|b| b.up())
         .is_some_and(|c| c.kind_str() == "class_definition");
     if !in_class {
         return;
     }
-    let annotation = assignment.child_by_field_name("type").map(|t| checker.text(t)).unwrap_or("");
+    let annotation = assignment.field("type").map(|t| checker.text(t)).unwrap_or("");
     if annotation.contains("WriteOnlyMapped") || annotation.contains("DynamicMapped") {
         return;
     }
-    let Some(attribute) = assignment.child_by_field_name("left").map(|l| checker.text(l)) else { return };
+    let Some(attribute) = assignment.field("left").map(|l| checker.text(l)) else { return };
     let class = python::ancestors(call)
         .find(|n| n.kind_str() == "class_definition")
-        .and_then(|c| c.child_by_field_name("name"))
+        .and_then(|c| c.field("name"))
         .map_or("the model", |n| checker.text(n));
     let message = format!(
         "`{class}.{attribute}` has no loading strategy, so it lazy-loads: the first read on each object runs a \

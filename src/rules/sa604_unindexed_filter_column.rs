@@ -2,6 +2,7 @@
 //! sort by, with no index. Two halves: query calls record the columns they use (added to the
 //! index facts, see [`Deferred::column_uses`]); class bodies defer a check of their columns,
 //! resolved against every recorded use once the index is built.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -48,7 +49,7 @@ fn column_uses(call: Node<'_>, method: Node<'_>, src: &str) -> Vec<ColumnUse> {
     if method == "filter_by" {
         let Some(entity) = entity(call, src) else { return out };
         for argument in python::arguments(call).into_iter().filter(|a| a.kind_str() == "keyword_argument") {
-            if let Some(name) = argument.child_by_field_name("name").and_then(|n| src.get(n.byte_range())) {
+            if let Some(name) = argument.field("name").and_then(|n| src.get(n.byte_range())) {
                 out.push(ColumnUse { model: entity.to_string(), attribute: name.to_string(), line });
             }
         }
@@ -63,9 +64,9 @@ fn column_uses(call: Node<'_>, method: Node<'_>, src: &str) -> Vec<ColumnUse> {
             continue;
         }
         if node.kind_str() == "attribute" {
-            let is_callee = node.parent().is_some_and(|p| p.kind_str() == "call" && p.child_by_field_name("function") == Some(node));
-            let object = node.child_by_field_name("object").map(unparen);
-            let attribute = node.child_by_field_name("attribute").and_then(|a| src.get(a.byte_range()));
+            let is_callee = node.up().is_some_and(|p| p.kind_str() == "call" && p.field("function") == Some(node));
+            let object = node.field("object").map(unparen);
+            let attribute = node.field("attribute").and_then(|a| src.get(a.byte_range()));
             if let (false, Some(object), Some(attribute)) = (is_callee, object, attribute) {
                 let model = src.get(object.byte_range()).unwrap_or("");
                 if object.kind_str() == "identifier" && crate::query::is_class_name(model) && !pattern_match(node, src) {
@@ -85,9 +86,9 @@ fn pattern_match(column: Node<'_>, src: &str) -> bool {
     const PATTERNS: &[&str] =
         &["like", "ilike", "not_like", "not_ilike", "notlike", "notilike", "contains", "endswith", "regexp_match", "match"];
     column
-        .parent()
+        .up()
         .filter(|p| p.kind_str() == "attribute")
-        .and_then(|p| p.child_by_field_name("attribute"))
+        .and_then(|p| p.field("attribute"))
         .and_then(|a| src.get(a.byte_range()))
         .is_some_and(|method| PATTERNS.contains(&method))
 }
@@ -122,9 +123,9 @@ fn column_definitions(body: Node<'_>, src: &str) -> Vec<(String, Range<usize>)> 
         let Some(assignment) = statement.named_child(0).filter(|a| statement.kind_str() == "expression_statement" && a.kind_str() == "assignment") else {
             continue;
         };
-        let Some(left) = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier") else { continue };
+        let Some(left) = assignment.field("left").filter(|l| l.kind_str() == "identifier") else { continue };
         let Some(name) = src.get(left.byte_range()).filter(|n| !n.starts_with("__")) else { continue };
-        let value = assignment.child_by_field_name("right").map(unparen);
+        let value = assignment.field("right").map(unparen);
         let known = match value {
             Some(call) if call.kind_str() == "call" => {
                 let column = python::keyword_argument(call, "sa_column", src).map(unparen).unwrap_or(call);
@@ -138,13 +139,13 @@ fn column_definitions(body: Node<'_>, src: &str) -> Vec<(String, Range<usize>)> 
             }
             // `email: Mapped[str]`: plain types only (an alias may be `Annotated[str, mapped_column(index=True)]`).
             None => assignment
-                .child_by_field_name("type")
+                .field("type")
                 .and_then(|t| src.get(t.byte_range()))
                 .is_some_and(|t| has_plain_types(t) && !t.starts_with("ClassVar")),
             Some(_) => false,
         };
         // A boolean has two values: an index on it alone rarely beats reading the table.
-        let boolean = assignment.child_by_field_name("type").and_then(|t| src.get(t.byte_range())).is_some_and(|t| {
+        let boolean = assignment.field("type").and_then(|t| src.get(t.byte_range())).is_some_and(|t| {
             t.trim_start_matches("Mapped[").trim_end_matches(']').trim_start_matches("Optional[") == "bool"
                 || t == "bool"
                 || t.starts_with("Mapped[bool")

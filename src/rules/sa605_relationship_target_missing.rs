@@ -1,6 +1,7 @@
 //! SA605 relationship-target-missing: a string target (`relationship("Adress")`,
 //! `Mapped[list["Adress"]]`) that names no model of the project. Decided against the model
 //! index after the pass; silent whenever the class could exist where the index cannot see.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -32,7 +33,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         }
         Some(_) => return,
         None => {
-            let Some(annotation) = assignment.child_by_field_name("type") else { return };
+            let Some(annotation) = assignment.field("type") else { return };
             let text = checker.text(annotation);
             // Only forward references: an unquoted undefined name fails at import time already.
             if !text.contains(['"', '\'']) {

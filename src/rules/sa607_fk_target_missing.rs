@@ -1,6 +1,7 @@
 //! SA607 fk-target-missing: a literal `ForeignKey("table.column")` whose table the project does
 //! not define, or whose table has no such column. Decided against the model index after the pass;
 //! silent whenever the table could exist where the index cannot see (see the rule docs).
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use std::ops::Range;
 
@@ -35,7 +36,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         return;
     };
     let written = checker.text(target).trim_matches(|c| c == '"' || c == '\'').to_string();
-    let function = call.child_by_field_name("function").map_or("ForeignKey", |f| checker.text(f));
+    let function = call.field("function").map_or("ForeignKey", |f| checker.text(f));
     let spelled = if checker.text(callee) == "Field" {
         format!("foreign_key=\"{written}\"")
     } else {
@@ -67,7 +68,7 @@ fn owner(call: Node<'_>, src: &str) -> Option<Owner> {
     for ancestor in python::ancestors(call) {
         match ancestor.kind_str() {
             "class_definition" => {
-                let name = src.get(ancestor.child_by_field_name("name")?.byte_range())?;
+                let name = src.get(ancestor.field("name")?.byte_range())?;
                 return Some(Owner::Class(name.to_string()));
             }
             "call" if python::callee_name(ancestor, src) == Some("Table") => {
@@ -91,11 +92,11 @@ fn owner(call: Node<'_>, src: &str) -> Option<Owner> {
 fn defines(node: Node<'_>, name: &str, src: &str) -> bool {
     crate::sessions::module_statements(node).into_iter().any(|statement| {
         let bound = match statement.kind_str() {
-            "class_definition" => statement.child_by_field_name("name"),
+            "class_definition" => statement.field("name"),
             "expression_statement" => statement
                 .named_child(0)
                 .filter(|a| a.kind_str() == "assignment")
-                .and_then(|a| a.child_by_field_name("left")),
+                .and_then(|a| a.field("left")),
             _ => None,
         };
         bound.is_some_and(|b| src.get(b.byte_range()) == Some(name))

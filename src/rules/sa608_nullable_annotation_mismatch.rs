@@ -1,5 +1,6 @@
 //! SA608 nullable-annotation-mismatch: an explicit `nullable=` that contradicts the
 //! `Mapped[...]` (or SQLModel) annotation of the same column.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use crate::checker::{Checker, Match};
 use crate::python;
@@ -69,7 +70,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         _ => return,
     };
     let Some(keyword) = python::arguments(call).into_iter().find(|a| {
-        a.kind_str() == "keyword_argument" && a.child_by_field_name("name").is_some_and(|n| checker.text(n) == "nullable")
+        a.kind_str() == "keyword_argument" && a.field("name").is_some_and(|n| checker.text(n) == "nullable")
     }) else {
         return;
     };
@@ -125,12 +126,12 @@ fn split_top(text: &str, sep: char) -> Vec<&str> {
 /// in the parent's table and must be nullable there even when every row of this class has a value
 /// (`manager_data: Mapped[str] = mapped_column(nullable=True)`, as SQLAlchemy's docs write it).
 fn single_table_subclass(call: tree_sitter::Node<'_>, src: &str) -> bool {
-    let Some(body) = python::ancestors(call).find(|a| a.kind_str() == "class_definition").and_then(|c| c.child_by_field_name("body"))
+    let Some(body) = python::ancestors(call).find(|a| a.kind_str() == "class_definition").and_then(|c| c.field("body"))
     else {
         return false;
     };
     !python::named_children(body).iter().any(|statement| {
-        let left = statement.named_child(0).filter(|a| a.kind_str() == "assignment").and_then(|a| a.child_by_field_name("left"));
+        let left = statement.named_child(0).filter(|a| a.kind_str() == "assignment").and_then(|a| a.field("left"));
         left.and_then(|l| src.get(l.byte_range())).is_some_and(|name| matches!(name, "__tablename__" | "__table__"))
     })
 }

@@ -1,5 +1,6 @@
 //! SA609 mutable-column-default: `Column(default=[])` / `mapped_column(default={})`, where
 //! one object, built when the class body runs, becomes the value of every inserted row.
+use crate::syntax::{Fields, Up};
 use crate::syntax::KindStr;
 use tree_sitter::Node;
 
@@ -9,9 +10,9 @@ use crate::python::{self, unparen};
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(value), Some(kwarg)) = (m.get("value"), m.get("kwarg")) else { return };
     // `Column(..., default=[])`: the keyword argument of a call.
-    let Some(call) = kwarg.parent().and_then(|args| args.parent()).filter(|c| c.kind_str() == "call") else { return };
+    let Some(call) = kwarg.up().and_then(|args| args.up()).filter(|c| c.kind_str() == "call") else { return };
     let src = checker.source();
-    let Some(function) = call.child_by_field_name("function") else { return };
+    let Some(function) = call.field("function") else { return };
     let Some(callee) = python::dotted_name(function, src) else { return };
     if !python::is_sqlalchemy_callee(function, &callee, &["Column", "mapped_column"], src) {
         return;
@@ -21,11 +22,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if python::in_migration(call, src) || mutation_tracked(call, src) {
         return;
     }
-    let key = kwarg.child_by_field_name("name").map_or("default", |k| checker.text(k));
+    let key = kwarg.field("name").map_or("default", |k| checker.text(k));
     let column = column_name(call, src).map_or(String::new(), |name| format!(" of `{name}`"));
     let class = python::ancestors(call)
         .find(|a| a.kind_str() == "class_definition")
-        .and_then(|c| c.child_by_field_name("name"))
+        .and_then(|c| c.field("name"))
         .map_or(String::new(), |n| format!(" in `{}`", checker.text(n)));
     let written = checker.text(kwarg);
     let message = format!(
@@ -71,11 +72,11 @@ fn mutable_kind(value: Node<'_>, src: &str) -> Option<&'static str> {
 /// also through SQLModel's `powers: list[str] = Field(sa_column=Column(...))`.
 fn column_name<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
     let assignment = python::ancestors(call).take(4).find(|a| a.kind_str() == "assignment")?;
-    let right = assignment.child_by_field_name("right")?;
+    let right = assignment.field("right")?;
     if !(right.start_byte() <= call.start_byte() && call.end_byte() <= right.end_byte()) {
         return None;
     }
-    let left = assignment.child_by_field_name("left").filter(|l| l.kind_str() == "identifier")?;
+    let left = assignment.field("left").filter(|l| l.kind_str() == "identifier")?;
     src.get(left.byte_range())
 }
 

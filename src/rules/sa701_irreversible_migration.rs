@@ -1,4 +1,5 @@
 //! SA701 irreversible-migration: `downgrade()` does nothing while `upgrade()` changes the schema.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use sqlparser::ast::Statement;
 
@@ -56,7 +57,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
 
 /// The body is only `pass`, `...` and docstrings (comments are not statements).
 fn does_nothing(function: tree_sitter::Node<'_>) -> bool {
-    let Some(body) = function.child_by_field_name("body") else { return false };
+    let Some(body) = function.field("body") else { return false };
     python::named_children(body).iter().all(|statement| match statement.kind_str() {
         "pass_statement" => true,
         "expression_statement" => {

@@ -1,6 +1,7 @@
 //! `sqlalint new model`: a SQLAlchemy 2.0 declarative model from a column spec, with both
 //! sides of each relationship (the other side is added to the target's class when it
 //! lacks it) and an explicit loading strategy.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -737,14 +738,13 @@ fn reverse_edits(plan: &Plan<'_>, project: &Project, our_module: &str) -> miette
 fn class_insertion_point(root: tree_sitter::Node<'_>, text: &str, name: &str, line: usize) -> Option<(usize, usize)> {
     let mut cursor = root.walk();
     let class = root.children(&mut cursor).find_map(|node| {
-        let node =
-            if node.kind_str() == "decorated_definition" { node.child_by_field_name("definition")? } else { node };
+        let node = if node.kind_str() == "decorated_definition" { node.field("definition")? } else { node };
         let found = node.kind_str() == "class_definition"
             && node.start_position().row + 1 == line
-            && node.child_by_field_name("name").and_then(|n| text.get(n.byte_range())) == Some(name);
+            && node.field("name").and_then(|n| text.get(n.byte_range())) == Some(name);
         found.then_some(node)
     })?;
-    let body = class.child_by_field_name("body")?;
+    let body = class.field("body")?;
     let statements = crate::python::named_children(body);
     let indent = statements.first()?.start_position().column;
     let anchor = statements.iter().rfind(|s| s.kind_str() == "expression_statement").or(statements.first())?;
@@ -776,12 +776,12 @@ fn type_checking_slot(root: tree_sitter::Node<'_>, text: &str, line: &str) -> Op
     let mut cursor = root.walk();
     let block = root.children(&mut cursor).find(|n| {
         n.kind_str() == "if_statement"
-            && n.child_by_field_name("condition")
+            && n.field("condition")
                 .and_then(|c| text.get(c.byte_range()))
                 .is_some_and(|c| c == "TYPE_CHECKING" || c == "typing.TYPE_CHECKING")
-            && n.child_by_field_name("alternative").is_none()
+            && n.field("alternative").is_none()
     })?;
-    let body = block.child_by_field_name("consequence")?;
+    let body = block.field("consequence")?;
     let statements = crate::python::named_children(body);
     if let Some(next) = statements.iter().find(|s| text.get(s.byte_range()).is_some_and(|t| t > line)) {
         return Some((next.start_byte(), true));
