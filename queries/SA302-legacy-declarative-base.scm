@@ -59,7 +59,7 @@
 ; - [SQLAlchemy: declarative_base() (legacy)](https://docs.sqlalchemy.org/en/20/orm/mapping_api.html#sqlalchemy.orm.declarative_base)
 
 ; Base = declarative_base(...)
-(expression_statement
+((expression_statement
   (assignment
     left: (identifier) @name
     right: (call
@@ -68,3 +68,4 @@
         (attribute attribute: (identifier) @callee)
       ]) @call)
   (#eq? @callee "declarative_base")) @span
+  (#sqlalint-mentions? @span "declarative_base"))

@@ -63,11 +63,13 @@
   (#eq? @_k "lazy")) @span
 
 ; Relationship(sa_relationship_kwargs={"lazy": "dynamic"})
-(pair
+((pair
   key: (string) @key
   value: (string) @value) @span
+  (#sqlalint-mentions? @span "dynamic"))
 
 ; posts: DynamicMapped["Post"] = relationship()
-(assignment
+((assignment
   left: (identifier) @target
   type: (type) @type) @annotated
+  (#sqlalint-mentions? @annotated "DynamicMapped"))

@@ -56,9 +56,13 @@
 ; - [SQLAlchemy: Using UPDATE and DELETE Statements](https://docs.sqlalchemy.org/en/20/tutorial/data_update.html)
 ; - [SQLAlchemy: Session.execute()](https://docs.sqlalchemy.org/en/20/orm/session_api.html#sqlalchemy.orm.Session.execute)
 
+; The constructor's name is in the statement's text: where it is not, no cursor starts.
+
 ; delete(User).where(...) on its own line
-(expression_statement [(call) (parenthesized_expression)] @call) @statement
+((expression_statement [(call) (parenthesized_expression)] @call) @statement
+  (#sqlalint-mentions? @statement "delete" "update" "insert"))
 
 ; stmt = delete(User).where(...) in a function, never read again
-(expression_statement
+((expression_statement
   (assignment left: (identifier) @var right: [(call) (parenthesized_expression)] @call)) @statement
+  (#sqlalint-mentions? @statement "delete" "update" "insert"))

@@ -81,8 +81,9 @@
   (#eq? @_k "backref")) @span
 
 ; Relationship(sa_relationship_kwargs={"backref": ...})
-(pair
+((pair
   key: (string) @key) @span
+  (#sqlalint-mentions? @span "backref"))
 
 ; <name> = relationship(...) in a class body (the same pattern as SA606: it runs once)
 (class_definition

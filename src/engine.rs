@@ -15,7 +15,7 @@
 //! `SQLALINT_QUERY_WALK=full` forces the whole-tree walk (A/B checks).
 use std::cell::RefCell;
 
-use tree_sitter::{Language, Node, Parser, Query, QueryCursor, QueryMatch, StreamingIterator, Tree};
+use tree_sitter::{Language, Node, Parser, Query, QueryCursor, QueryMatch, QueryPredicateArg, StreamingIterator, Tree};
 
 use crate::checker::{Checker, Match};
 use crate::diagnostic::Diagnostic;
@@ -61,6 +61,9 @@ struct CompiledQuery {
     /// `root_kinds[kind_id]`: can a pattern start at a node of this kind? `None`
     /// when some pattern's root kinds are unknown: walk with the cursor alone.
     root_kinds: Option<Vec<bool>>,
+    /// Each pattern's [`pattern::MENTIONS`] predicates: a capture and the words its text
+    /// must mention one of, or the match is dropped.
+    mentions: Vec<Vec<(u32, Vec<String>)>>,
 }
 
 pub(crate) struct Engine {
@@ -72,6 +75,9 @@ pub(crate) struct Engine {
     /// cursor is not started.
     gated: Option<CompiledQuery>,
     gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>>,
+    /// `mention_words[kind_id]`: gated patterns rooted at this kind match only where the
+    /// node's text mentions one of these words (see [`pattern::MENTIONS`]).
+    mention_words: Vec<Vec<String>>,
     kinds: SyntaxIds,
 }
 
@@ -126,7 +132,30 @@ impl CompiledQuery {
             .collect();
         let comment_capture = query.capture_index_for_name("sqlalint.comment");
         let root_kinds = if walk_full { None } else { pattern_root_kinds(&query, &source) };
-        Ok(CompiledQuery { query, pattern_rules, comment_capture, root_kinds })
+        let mentions = (0..query.pattern_count())
+            .map(|i| {
+                let predicates = query.general_predicates(i).iter().filter(|p| &*p.operator == pattern::MENTIONS);
+                predicates
+                    .filter_map(|p| match p.args.split_first() {
+                        Some((QueryPredicateArg::Capture(capture), words)) => Some((
+                            *capture,
+                            words
+                                .iter()
+                                .filter_map(|w| {
+                                    if let QueryPredicateArg::String(w) = w {
+                                        Some(w.to_string())
+                                    } else {
+                                        None
+                                    }
+                                })
+                                .collect(),
+                        )),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(CompiledQuery { query, pattern_rules, comment_capture, root_kinds, mentions })
     }
 }
 
@@ -167,13 +196,27 @@ impl Engine {
         }
         let mut gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>> =
             std::collections::HashMap::new();
+        let language = language();
+        let mut mention_words = vec![Vec::new(); language.node_kind_count()];
         let (gated, rest): (Vec<&PatternSource>, Vec<&PatternSource>) = patterns.iter().partition(|p| {
-            let gate = if walk_full { None } else { pattern::gate(p.text).filter(|(_, names)| !names.is_empty()) };
-            let gated = gate.is_some();
-            if let Some((slot, names)) = gate {
-                gate_names.entry(slot).or_default().extend(names);
+            if walk_full {
+                return false;
             }
-            gated
+            if let Some((slot, names)) = pattern::gate(p.text).filter(|(_, names)| !names.is_empty()) {
+                gate_names.entry(slot).or_default().extend(names);
+                return true;
+            }
+            // The root kind must be a known one (id 0 is none).
+            let mentioned = pattern::mention_gate(p.text)
+                .map(|(kind, words)| (usize::from(language.id_for_node_kind(&kind, true)), words))
+                .filter(|(kind, words)| *kind != 0 && !words.is_empty());
+            match mentioned.and_then(|(kind, words)| Some((mention_words.get_mut(kind)?, words))) {
+                Some((slot, words)) => {
+                    slot.extend(words);
+                    true
+                }
+                None => false,
+            }
         });
         // The root-kind walk collects comments itself; the cursor needs a pattern for them.
         let mut compiled = CompiledQuery::compile("", &rest, walk_full)?;
@@ -182,7 +225,6 @@ impl Engine {
         }
         let rest = compiled;
         let gated = if gated.is_empty() { None } else { Some(CompiledQuery::compile("", &gated, false)?) };
-        let language = language();
         let kinds = SyntaxIds {
             call: language.id_for_node_kind("call", true),
             keyword_argument: language.id_for_node_kind("keyword_argument", true),
@@ -195,7 +237,7 @@ impl Engine {
             attribute_field: language.field_id_for_name("attribute"),
             name: language.field_id_for_name("name"),
         };
-        Ok(Engine { rest, gated, gate_names, kinds })
+        Ok(Engine { rest, gated, gate_names, mention_words, kinds })
     }
 
     /// Can a gated pattern match at `node`: does the node carry one of their names?
@@ -210,6 +252,12 @@ impl Engine {
                 .is_some_and(|name| self.gate_names.get(&slot).is_some_and(|names| names.contains(name)))
         };
         let kind = node.kind_id();
+        if let Some(words) = self.mention_words.get(usize::from(kind)).filter(|w| !w.is_empty()) {
+            let own = text.get(node.byte_range()).unwrap_or_default();
+            if words.iter().any(|w| own.contains(w.as_str())) {
+                return true;
+            }
+        }
         if kind == k.keyword_argument {
             return named(pattern::Slot::Keyword, field(node, k.name));
         }
@@ -247,6 +295,16 @@ impl Engine {
                 if let Some(capture) = m.captures().iter().find(|c| Some(c.index) == compiled.comment_capture) {
                     comments.push(capture.node.byte_range());
                 }
+                return;
+            }
+            let mentions = compiled.mentions.get(m.pattern_index).map_or(&[][..], Vec::as_slice);
+            let mentioned = |(capture, words): &(u32, Vec<String>)| {
+                m.captures().iter().filter(|c| c.index == *capture).any(|c| {
+                    let own = file.text.get(c.node.byte_range()).unwrap_or_default();
+                    words.iter().any(|w| own.contains(w.as_str()))
+                })
+            };
+            if !mentions.iter().all(mentioned) {
                 return;
             }
             let mut found: Option<Match<'_, '_>> = None;

@@ -266,6 +266,61 @@ fn callee_captures<'a>(node: &Sexp<'a>, trailing: &[Sexp<'a>], out: &mut Vec<&'a
     Some(())
 }
 
+/// The predicate a rule writes to say that its pattern leads to a finding only where a
+/// capture's text mentions one of some words: `(#sqlalint-mentions? @statement "insert"
+/// "update")`. The engine drops matches that fail it, and starts no cursor at nodes whose
+/// text fails it when the capture is the pattern's root: a byte search is ~100 times
+/// cheaper than a query match. The words must follow from the rule's check.
+pub(crate) const MENTIONS: &str = "sqlalint-mentions?";
+
+/// The root node kind of a pattern and the words its [`MENTIONS`] predicate on the root's
+/// capture lists; `None` when the pattern has no such predicate.
+pub(crate) fn mention_gate(pattern: &str) -> Option<(String, Vec<String>)> {
+    let items = read_sexps(pattern)?;
+    let root = root_node(&items)?;
+    let Sexp::List('(', inner, span) = root else { return None };
+    let Sexp::Atom(kind, _) = inner.first()? else { return None };
+    let captures = captures_after(&items, span)?;
+    let mut found: Option<Vec<String>> = None;
+    visit_predicates(&items, &mut |predicate| {
+        let [Sexp::Atom(name, _), Sexp::Atom(target, _), args @ ..] = predicate else { return };
+        let on_root = target.strip_prefix('@').is_some_and(|t| captures.contains(&t));
+        if name.strip_prefix('#') != Some(MENTIONS) || !on_root || args.is_empty() || found.is_some() {
+            return;
+        }
+        let words: Option<Vec<String>> =
+            args.iter().map(|a| if let Sexp::Str(s) = a { Some((*s).to_string()) } else { None }).collect();
+        found = words.filter(|w| w.iter().all(|w| !w.is_empty() && !w.contains('\\')));
+    });
+    Some(((*kind).to_string(), found?))
+}
+
+/// The capture names right after the list spanning `span`, in whichever sequence holds it.
+fn captures_after<'a>(items: &[Sexp<'a>], span: &Range<usize>) -> Option<Vec<&'a str>> {
+    for (i, item) in items.iter().enumerate() {
+        let Sexp::List(_, inner, own) = item else { continue };
+        if own == span {
+            let trailing = items[i + 1..].iter().take_while(|c| is_capture(c));
+            return Some(trailing.filter_map(|c| capture_name(std::slice::from_ref(c))).collect());
+        }
+        if let Some(found) = captures_after(inner, span) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn visit_predicates<'a>(items: &[Sexp<'a>], each: &mut dyn FnMut(&[Sexp<'a>])) {
+    for item in items {
+        let Sexp::List(_, inner, _) = item else { continue };
+        if is_predicate(item) {
+            each(inner);
+        } else {
+            visit_predicates(inner, each);
+        }
+    }
+}
+
 fn capture_name<'a>(trailing: &[Sexp<'a>]) -> Option<&'a str> {
     match trailing.first()? {
         Sexp::Atom(name, _) => name.strip_prefix('@'),
@@ -328,6 +383,29 @@ mod tests {
         let b = split_patterns("(call function: (identifier)) @x").unwrap();
         assert_eq!(a[0].1, b[0].1);
         assert_eq!(split_patterns("(call"), None);
+    }
+
+    #[test]
+    fn mention_gates_are_read_from_the_root_capture_only() {
+        let gate = |kind: &str, words: &[&str]| Some((kind.to_string(), words.iter().map(|w| w.to_string()).collect()));
+        assert_eq!(
+            mention_gate("((expression_statement (call) @c) @s (#sqlalint-mentions? @s \"insert\" \"update\"))"),
+            gate("expression_statement", &["insert", "update"])
+        );
+        assert_eq!(
+            mention_gate("((pair key: (string) @k) @span (#sqlalint-mentions? @span \"backref\"))"),
+            gate("pair", &["backref"])
+        );
+        for open in [
+            // On a capture below the root: its text is not the root's.
+            "((expression_statement (call) @c) @s (#sqlalint-mentions? @c \"insert\"))",
+            // Another predicate, or none, or no words.
+            "((expression_statement (call) @c) @s (#eq? @s \"insert\"))",
+            "(expression_statement (call) @c) @s",
+            "((expression_statement) @s (#sqlalint-mentions? @s))",
+        ] {
+            assert_eq!(mention_gate(open), None, "{open}");
+        }
     }
 
     #[test]
