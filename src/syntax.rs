@@ -191,6 +191,69 @@ impl<'t> Up<'t> for Node<'t> {
 mod tests {
     use super::*;
 
+    /// Parents and chains read off a published walk path are tree-sitter's, for nodes on the
+    /// path, under it and elsewhere in the tree; without a path they fall back to a descent.
+    #[test]
+    fn parents_from_the_walk_path_are_tree_sitters() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
+        let mut texts: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+            .unwrap_or_default();
+        texts.push("def f(:\n    x = (\nclass\n".into());
+        let descent = |node: Node<'_>| {
+            let mut chain = Vec::new();
+            let mut at = node.parent();
+            while let Some(a) = at {
+                chain.push(a.id());
+                at = a.parent();
+            }
+            chain.reverse();
+            chain
+        };
+        let mut checked = 0;
+        for text in texts {
+            let tree = crate::engine::parse(&text).expect("parses");
+            let mut all = Vec::new();
+            let mut cursor = tree.walk();
+            let mut path = vec![tree.root_node().into_raw()];
+            'walk: loop {
+                let node = cursor.node();
+                if let Some(last) = path.last_mut() {
+                    *last = node.into_raw();
+                }
+                all.push(node);
+                {
+                    let _published = PublishedPath::new(&mut path);
+                    let mut others = vec![node, all[all.len() / 2]];
+                    let mut children = node.walk();
+                    others.extend(node.children(&mut children));
+                    for other in others {
+                        assert_eq!(other.up(), other.parent(), "{text}");
+                        let chain: Vec<_> = chain_to(other).iter().map(|n| n.id()).collect();
+                        assert_eq!(chain, descent(other), "{text}");
+                        checked += 1;
+                    }
+                }
+                if cursor.goto_first_child() {
+                    path.push(node.into_raw());
+                    continue;
+                }
+                while !cursor.goto_next_sibling() {
+                    if !cursor.goto_parent() {
+                        break 'walk;
+                    }
+                    path.pop();
+                }
+            }
+            // Nothing published: a descent from the root.
+            for node in all.iter().step_by(7) {
+                assert_eq!(node.up(), node.parent());
+                assert_eq!(chain_to(*node).iter().map(|n| n.id()).collect::<Vec<_>>(), descent(*node));
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
     #[test]
     fn kind_str_is_kind_for_every_node() {
         let text = "import os\nclass A(B, metaclass=M):\n    x: int = f'{a!r}' 'b'\n    def f(self, *a, **k):\n        return [i async for i in g() if i] or (lambda: None)\nx = (\n";
