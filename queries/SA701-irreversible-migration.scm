@@ -61,4 +61,5 @@
 ; - [Alembic: operation reference](https://alembic.sqlalchemy.org/en/latest/ops.html)
 ; - [SQLAlchemy: DDL and schema](https://docs.sqlalchemy.org/en/20/core/metadata.html)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))

@@ -72,4 +72,5 @@
 ; - [SQLAlchemy: `Column.server_default`](https://docs.sqlalchemy.org/en/20/core/metadata.html#sqlalchemy.schema.Column.params.server_default)
 ; - [SQLAlchemy: client-side `default` versus server defaults](https://docs.sqlalchemy.org/en/20/core/defaults.html)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))

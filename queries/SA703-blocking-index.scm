@@ -66,4 +66,5 @@
 ; - [SQLAlchemy: PostgreSQL index options (`postgresql_concurrently`)](https://docs.sqlalchemy.org/en/20/dialects/postgresql.html#indexes-with-concurrently)
 ; - [Alembic: `autocommit_block()`](https://alembic.sqlalchemy.org/en/latest/api/runtime.html#alembic.runtime.migration.MigrationContext.autocommit_block)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))

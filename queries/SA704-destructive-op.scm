@@ -56,4 +56,5 @@
 ; - [Alembic: `drop_table`](https://alembic.sqlalchemy.org/en/latest/ops.html#alembic.operations.Operations.drop_table)
 ; - [SQLAlchemy: deferred column loading](https://docs.sqlalchemy.org/en/20/orm/queryguide/columns.html#deferred-column-loading)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))

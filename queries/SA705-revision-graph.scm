@@ -70,4 +70,5 @@
 ; - [Alembic: `depends_on`](https://alembic.sqlalchemy.org/en/latest/branches.html#branch-dependencies)
 ; - [SQLAlchemy: schema migrations with Alembic](https://docs.sqlalchemy.org/en/20/core/metadata.html#altering-database-objects-through-migrations)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))

@@ -58,4 +58,5 @@
 ; - [Alembic: `alter_column`](https://alembic.sqlalchemy.org/en/latest/ops.html#alembic.operations.Operations.alter_column)
 ; - [SQLAlchemy: naming columns distinctly from attribute names](https://docs.sqlalchemy.org/en/20/orm/mapping_styles.html#naming-columns-distinctly-from-attribute-names)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))

@@ -75,4 +75,5 @@
 ; - [PostgreSQL: Explicit locking](https://www.postgresql.org/docs/current/explicit-locking.html)
 ; - [Alembic: operation reference](https://alembic.sqlalchemy.org/en/latest/ops.html)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))

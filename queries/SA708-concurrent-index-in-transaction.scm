@@ -60,4 +60,5 @@
 ; - [SQLAlchemy: PostgreSQL index options (`postgresql_concurrently`)](https://docs.sqlalchemy.org/en/20/dialects/postgresql.html#indexes-with-concurrently)
 ; - [PostgreSQL: CREATE INDEX ... CONCURRENTLY](https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY)
 
-(module) @module
+; Only migration scripts (they assign `down_revision`) can be reported: one text search per file.
+((module) @module (#sqlalint-mentions? @module "down_revision"))
