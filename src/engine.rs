@@ -13,6 +13,10 @@
 //! matches for ~half the cost. Otherwise (wildcard or supertype roots, sibling
 //! sequences, quantified roots) the cursor walks the whole tree as before.
 //! `SQLALINT_QUERY_WALK=full` forces the whole-tree walk (A/B checks).
+//!
+//! The walk also collects comments (for `# noqa`) and keeps its path from the root, which
+//! it publishes while rule checks run so that their parent lookups read it instead of
+//! descending from the root (`syntax::Up`).
 use std::cell::RefCell;
 
 use tree_sitter::{Language, Node, Parser, Query, QueryCursor, QueryMatch, QueryPredicateArg, StreamingIterator, Tree};
@@ -71,8 +75,8 @@ pub(crate) struct Engine {
     rest: CompiledQuery,
     /// Patterns that only match calls of certain callee or receiver names (`.all()`,
     /// `len(...)`, `User.query.x()`), keyword arguments (`lazy=`) or attributes (`.query`)
-    /// of certain names: most such nodes in a file are none of them, and at those the
-    /// cursor is not started.
+    /// of certain names, or nodes whose text mentions certain words (`#sqlalint-mentions?`):
+    /// most such nodes in a file are none of them, and at those the cursor is not started.
     gated: Option<CompiledQuery>,
     gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>>,
     /// `mention_words[kind_id]`: gated patterns rooted at this kind match only where the
