@@ -14,6 +14,9 @@
 //! sequences, quantified roots) the cursor walks the whole tree as before.
 //! `SQLALINT_QUERY_WALK=full` forces the whole-tree walk (A/B checks).
 //!
+//! The walk does not enter an expression subtree whose bytes hold no trigger word: no
+//! pattern can start inside it (`triggers`).
+//!
 //! The walk also collects comments (for `# noqa`) and keeps its path from the root, which
 //! it publishes while rule checks run so that their parent lookups read it instead of
 //! descending from the root (`syntax::Up`).
@@ -82,6 +85,8 @@ pub(crate) struct Engine {
     /// `mention_words[kind_id]`: gated patterns rooted at this kind match only where the
     /// node's text mentions one of these words (see [`pattern::MENTIONS`]).
     mention_words: Vec<Vec<String>>,
+    /// Where patterns can start inside expressions (`None`: walk every node).
+    triggers: Option<crate::triggers::Triggers>,
     kinds: SyntaxIds,
 }
 
@@ -241,7 +246,10 @@ impl Engine {
             attribute_field: language.field_id_for_name("attribute"),
             name: language.field_id_for_name("name"),
         };
-        Ok(Engine { rest, gated, gate_names, mention_words, kinds })
+        let triggers = rest.root_kinds.as_ref().and_then(|roots| {
+            crate::triggers::Triggers::new(&language, roots, gate_names.values().flatten(), &mention_words)
+        });
+        Ok(Engine { rest, gated, gate_names, mention_words, triggers, kinds })
     }
 
     /// Can a gated pattern match at `node`: does the node carry one of their names?
@@ -338,6 +346,7 @@ impl Engine {
                 // The walk's path (root first, the current node last), published to the rules
                 // while they run so that their parent lookups need no descent from the root.
                 let mut path = vec![tree.root_node().into_raw()];
+                let mut places = self.triggers.as_ref().map(|t| (t, t.places(&file.text)));
                 'walk: loop {
                     let node = walk.node();
                     if let Some(last) = path.last_mut() {
@@ -366,7 +375,17 @@ impl Engine {
                     }
                     // A string's parts hold no pattern root unless it is an f-string (or
                     // t-string) with interpolations; comments cannot sit inside one.
-                    if (kind != self.kinds.string || interpolates(node, text)) && walk.goto_first_child() {
+                    // An expression subtree without a trigger place holds no match (`triggers`).
+                    let holds_match =
+                        |(triggers, places): &mut (&crate::triggers::Triggers, crate::triggers::Places)| {
+                            triggers.descends(kind)
+                                || node.has_error()
+                                || places.any_within(node.start_byte(), node.end_byte())
+                        };
+                    if (kind != self.kinds.string || interpolates(node, text))
+                        && places.as_mut().is_none_or(holds_match)
+                        && walk.goto_first_child()
+                    {
                         path.push(node.into_raw());
                         continue;
                     }
@@ -509,6 +528,7 @@ mod tests {
             "some rule pattern's root kind is not recognised: the engine is slower"
         );
         assert!(fast.gated.is_some(), "no pattern is gated by the names it matches: the engine is slower");
+        assert!(fast.triggers.is_some(), "some pattern root can sit in an expression without a trigger word");
         let full = Engine::build(true, &|_| true).unwrap();
         assert!(full.gated.is_none() && full.rest.root_kinds.is_none());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
@@ -519,6 +539,9 @@ mod tests {
         texts.push("def f(:\n    len(session.query(U).all())  # broken\nclass\n".into());
         // Calls inside f-string interpolations are walked; other strings' parts are not.
         texts.push("a = f\"{len(q.all())}\"\nb = rF'{len(session.query(U).all())}'\nc = '{len(q.all())}'\n".into());
+        // Expression subtrees are skipped unless they hold a trigger (`triggers`).
+        texts.push("x = foo(a,  # noqa\n    b)\ny = bar([len(u.all()) for u in users])\nz = {'k': 'dynamic'}\n".into());
+        texts.push("w = é(len(q.all()), {'posts': relationship('P', lazy='dynamic')})\nv = 1all(q)\n".into());
         for text in texts {
             let tree = parse(&text).unwrap();
             let file = SourceFile::new(text.clone());

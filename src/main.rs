@@ -28,6 +28,7 @@ mod sessions;
 mod settings;
 mod source;
 mod syntax;
+mod triggers;
 mod walk;
 
 use std::process::ExitCode;

@@ -1,0 +1,304 @@
+//! Where in a file a rule pattern can start: the engine walk skips expression subtrees
+//! that hold none of these places.
+//!
+//! Inside an expression only three things can start a match or must be seen: a gated
+//! pattern's root (a call, keyword argument or attribute whose name is one of the gate
+//! names, or a node whose text mentions a gate word), a comprehension (rooted patterns
+//! of loops; its text holds the `for` keyword), and a comment (`#`, for `# noqa`).
+//! Statements and assignments never sit inside an expression, so the statement-level
+//! root kinds need no trigger. One pass over the bytes lists every place a trigger
+//! could be; a subtree whose byte range holds none of them is not walked. The pass is
+//! conservative: words are matched as runs of ASCII name bytes, so a non-ASCII byte
+//! ends a run (`éall` holds `all`; Python names may be Unicode, but a gate name is
+//! ASCII and the grammar's whitespace may be too), every suffix of a run that starts
+//! with a digit is tried (a parser recovering from `1all` may split it), and words are
+//! also found inside strings and comments: a subtree is skipped only when it certainly
+//! holds no match.
+use std::collections::HashSet;
+
+use tree_sitter::Language;
+
+/// Root kinds that only occur in a comprehension, whose text then holds `for`.
+const COMPREHENSIONS: [&str; 4] =
+    ["list_comprehension", "dictionary_comprehension", "set_comprehension", "generator_expression"];
+
+pub(crate) struct Triggers {
+    /// Identifier tokens that may open a gate or start a comprehension.
+    words: HashSet<Vec<u8>, std::hash::BuildHasherDefault<Fnv>>,
+    /// `lengths[bucket(first byte, last byte)]`: bit `n` is set when a word of those bytes
+    /// has length `n` (31 for 31 and longer): most tokens are rejected without hashing.
+    lengths: Vec<u32>,
+    /// Gate words matched anywhere in a node's text (`#sqlalint-mentions?`) whose node
+    /// can sit inside an expression: those made of name bytes are looked for in name
+    /// runs only, the others in the whole text.
+    name_substrings: Vec<String>,
+    text_substrings: Vec<String>,
+    /// `descend[kind_id]`: kinds whose subtree can hold statements or assignments (or an
+    /// `ERROR`): always walked.
+    descend: Vec<bool>,
+}
+
+/// Can subtrees of this kind hold statements or assignments?
+/// The grammar puts statements in `module` and `block` only, blocks in compound
+/// statements and their clauses, assignments in expression statements and assignments:
+/// none of these sits inside an expression. Comprehension clauses hold only expressions.
+fn holds_statements(kind: &str) -> bool {
+    kind.ends_with("_statement")
+        || (kind.ends_with("_clause") && !matches!(kind, "for_in_clause" | "if_clause"))
+        || matches!(
+            kind,
+            "module"
+                | "block"
+                | "ERROR"
+                | "function_definition"
+                | "class_definition"
+                | "decorated_definition"
+                | "assignment"
+                | "augmented_assignment"
+        )
+}
+
+impl Triggers {
+    /// Triggers for an engine whose ungated patterns start at `root_kinds` (by kind id),
+    /// whose gated patterns need one of `names` as an identifier, and whose mention-gated
+    /// patterns need, at a node of kind id `i`, one of `mentions[i]` in its text. `None`
+    /// when some ungated root kind can sit inside an expression without a trigger: the
+    /// walk then visits every node.
+    pub(crate) fn new<'a>(
+        language: &Language,
+        root_kinds: &[bool],
+        names: impl Iterator<Item = &'a String>,
+        mentions: &[Vec<String>],
+    ) -> Option<Self> {
+        let count = language.node_kind_count();
+        let kind = |id: usize| u16::try_from(id).ok().and_then(|id| language.node_kind_for_id(id)).unwrap_or("");
+        let descend: Vec<bool> = (0..count).map(|id| holds_statements(kind(id))).collect();
+        let mut words: HashSet<Vec<u8>, _> = names.map(|n| n.as_bytes().to_vec()).collect();
+        for (id, rooted) in root_kinds.iter().enumerate() {
+            if !rooted || descend.get(id).copied().unwrap_or(false) {
+                continue;
+            }
+            if !COMPREHENSIONS.contains(&kind(id)) {
+                return None;
+            }
+            words.insert(b"for".to_vec());
+        }
+        let mut substrings: Vec<String> = Vec::new();
+        for (id, found) in mentions.iter().enumerate() {
+            if !descend.get(id).copied().unwrap_or(false) {
+                substrings.extend(found.iter().cloned());
+            }
+        }
+        substrings.sort();
+        substrings.dedup();
+        // An empty word would be everywhere: no skipping is sound then.
+        if substrings.iter().any(String::is_empty) {
+            return None;
+        }
+        let mut lengths = vec![0u32; BUCKETS];
+        for word in &words {
+            lengths[bucket(word)?] |= 1 << word.len().min(31);
+        }
+        let (name_substrings, text_substrings) =
+            substrings.into_iter().partition(|s| s.bytes().all(|b| CLASS[usize::from(b)] >= DIGIT));
+        Some(Triggers { words, lengths, name_substrings, text_substrings, descend })
+    }
+
+    /// Is a subtree of kind `kind_id` always walked?
+    pub(crate) fn descends(&self, kind_id: u16) -> bool {
+        self.descend.get(usize::from(kind_id)).copied().unwrap_or(true)
+    }
+
+    fn is_word(&self, token: &[u8]) -> bool {
+        let Some(bucket) = bucket(token) else { return false };
+        self.lengths[bucket] & (1 << token.len().min(31)) != 0 && self.words.contains(token)
+    }
+
+    /// Sorted byte offsets of every place in `text` a trigger may start.
+    pub(crate) fn places(&self, text: &str) -> Places {
+        let bytes = text.as_bytes();
+        let mut at = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let class = CLASS[usize::from(bytes[i])];
+            if class == OTHER {
+                i += 1;
+                continue;
+            }
+            if class == MARK {
+                at.push(i);
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += 1;
+            while i < bytes.len() && CLASS[usize::from(bytes[i])] >= DIGIT {
+                i += 1;
+            }
+            self.check_token(bytes, start, i, &mut at);
+        }
+        if !self.text_substrings.is_empty() {
+            for word in &self.text_substrings {
+                at.extend(text.match_indices(word.as_str()).map(|(i, _)| i));
+            }
+        }
+        if !self.text_substrings.is_empty() || !self.name_substrings.is_empty() {
+            at.sort_unstable();
+        }
+        Places { at, next: 0 }
+    }
+
+    /// Records where `bytes[start..end]`, a run of ASCII name bytes, holds a trigger.
+    fn check_token(&self, bytes: &[u8], start: usize, end: usize, at: &mut Vec<usize>) {
+        let token = &bytes[start..end];
+        let found = if token[0].is_ascii_digit() {
+            // `1all`: a recovering parser may read a number, then a name.
+            (1..token.len()).any(|j| {
+                CLASS[usize::from(token[j])] == NAME && token[j - 1].is_ascii_digit() && self.is_word(&token[j..])
+            })
+        } else {
+            self.is_word(token)
+        };
+        if found {
+            at.push(start);
+        }
+        for word in &self.name_substrings {
+            let (Some(&first), Some(last)) = (word.as_bytes().first(), token.len().checked_sub(word.len())) else {
+                continue;
+            };
+            for offset in (0..=last).filter(|&j| token[j] == first) {
+                if token[offset..].starts_with(word.as_bytes()) {
+                    at.push(start + offset);
+                }
+            }
+        }
+    }
+}
+
+/// Byte classes for [`Triggers::places`]: other bytes, trigger marks (`#`),
+/// digits, and bytes that start names (`A-Z`, `a-z`, `_`).
+const OTHER: u8 = 0;
+const MARK: u8 = 1;
+const DIGIT: u8 = 2;
+const NAME: u8 = 3;
+const CLASS: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = if c == b'#' {
+            MARK
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            NAME
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    class
+};
+
+/// FNV-1a: the words are few and short, SipHash's strength buys nothing here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+const BUCKETS: usize = 1024;
+
+/// A word's bucket in [`Triggers::lengths`], from its first and last bytes.
+fn bucket(word: &[u8]) -> Option<usize> {
+    let (first, last) = (word.first()?, word.last()?);
+    Some((usize::from(*first) * 31 + usize::from(*last)) % BUCKETS)
+}
+
+/// Trigger places of one file, read in walk order.
+pub(crate) struct Places {
+    at: Vec<usize>,
+    next: usize,
+}
+
+impl Places {
+    /// Does `start..end` hold a trigger place? Calls must come with nondecreasing
+    /// `start` (a pre-order walk's node starts are).
+    pub(crate) fn any_within(&mut self, start: usize, end: usize) -> bool {
+        while self.at.get(self.next).is_some_and(|&p| p < start) {
+            self.next += 1;
+        }
+        self.at.get(self.next).is_some_and(|&p| p < end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn triggers() -> Triggers {
+        let language = crate::engine::language();
+        let mut roots = vec![false; language.node_kind_count()];
+        for kind in ["for_statement", "assignment", "list_comprehension"] {
+            roots[usize::from(language.id_for_node_kind(kind, true))] = true;
+        }
+        let names = ["all".to_string(), "query".to_string()];
+        let mut mentions = vec![Vec::new(); roots.len()];
+        mentions[usize::from(language.id_for_node_kind("pair", true))] =
+            vec!["dynamic".to_string(), "y = ".to_string()];
+        mentions[usize::from(language.id_for_node_kind("module", true))] = vec!["down_revision".to_string()];
+        Triggers::new(&language, &roots, names.iter(), &mentions).expect("statement and comprehension roots")
+    }
+
+    #[test]
+    fn places_are_identifier_words_comments_non_ascii_and_mentions() {
+        let t = triggers();
+        let places = |text: &str| t.places(text).at;
+        assert_eq!(places("x.all()"), vec![2]);
+        // Not inside longer names; `for` starts comprehensions; `#` counts; non-ASCII bytes end names.
+        assert_eq!(places("call(install, all_)"), Vec::<usize>::new());
+        assert_eq!(places("[a for a in b] # c"), vec![3, 15]);
+        assert_eq!(places("é = 1"), Vec::<usize>::new());
+        assert_eq!(places("éall\u{a0}+ all\u{a0}(q)"), vec![2, 9]);
+        // A digit-led token is split where a name could start.
+        assert_eq!(places("1all 2x"), vec![0]);
+        // Mentions match inside words and strings; statement-level mentions are not needed.
+        assert_eq!(places("{'k': 'nondynamic'} down_revision"), vec![10]);
+        assert_eq!(places("{'k': 'lazy = x'} dynamicdynamic"), vec![10, 18, 25]);
+    }
+
+    #[test]
+    fn any_within_reads_places_in_walk_order() {
+        let t = triggers();
+        let mut places = t.places("f(a) + g(x.all()) + h(b)");
+        assert!(places.any_within(0, 24));
+        assert!(!places.any_within(0, 4));
+        assert!(places.any_within(7, 17));
+        assert!(places.any_within(11, 14));
+        assert!(!places.any_within(20, 24));
+    }
+
+    #[test]
+    fn an_expression_root_kind_without_a_trigger_disables_skipping() {
+        let language = crate::engine::language();
+        let mut roots = vec![false; language.node_kind_count()];
+        roots[usize::from(language.id_for_node_kind("comparison_operator", true))] = true;
+        assert!(Triggers::new(&language, &roots, std::iter::empty(), &[]).is_none());
+        let t = triggers();
+        let cases =
+            [("block", true), ("else_clause", true), ("call", false), ("for_in_clause", false), ("if_clause", false)];
+        for (kind, walked) in cases {
+            assert_eq!(t.descends(language.id_for_node_kind(kind, true)), walked, "{kind}");
+        }
+    }
+}
