@@ -221,7 +221,12 @@ impl Engine {
                 .filter(|(kind, words)| *kind != 0 && !words.is_empty());
             match mentioned.and_then(|(kind, words)| Some((mention_words.get_mut(kind)?, words))) {
                 Some((slot, words)) => {
-                    slot.extend(words);
+                    // Shared patterns' words come once per rule: each is searched once.
+                    for word in words {
+                        if !slot.contains(&word) {
+                            slot.push(word);
+                        }
+                    }
                     true
                 }
                 None => false,

@@ -283,9 +283,12 @@ pub(crate) struct FileFacts {
 pub(crate) fn defined_names(text: &str) -> Vec<String> {
     let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
     let mut names: Vec<String> = Vec::new();
-    for line in text.lines() {
-        if let Some(rest) = line.trim_start().strip_prefix("class ") {
-            names.push(ident(rest.trim_start()));
+    // `class ` where only whitespace precedes it on its line (one substring search, not a
+    // trim of every line).
+    for (at, _) in text.match_indices("class ") {
+        let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        if text[line_start..at].trim_start().is_empty() {
+            names.push(ident(text[at + 6..].trim_start()));
         }
     }
     let mut rest = text;
@@ -398,6 +401,12 @@ pub(crate) fn module_name(relative: &std::path::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::eager_mentions;
+
+    #[test]
+    fn defined_names_are_classes_at_line_starts_and_type_calls() {
+        let text = "class A:\n    class B(x):\r\n\x0cclass  Ç: pass\nx = 'class D'  # class E\n# class F\ntype( 'G', (), {})\n";
+        assert_eq!(super::defined_names(text), ["A", "B", "G", "Ç"]);
+    }
 
     #[test]
     fn eager_mentions_reads_every_option_and_qualified_spellings() {
