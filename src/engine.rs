@@ -15,14 +15,17 @@
 //! `SQLALINT_QUERY_WALK=full` forces the whole-tree walk (A/B checks).
 //!
 //! The walk does not enter an expression subtree whose bytes hold no trigger word: no
-//! pattern can start inside it (`triggers`).
+//! pattern can start inside it (`triggers`). Patterns that are one node alone
+//! (`(for_statement) @loop`) are matched by the walk itself, without a cursor.
 //!
 //! The walk also collects comments (for `# noqa`) and keeps its path from the root, which
 //! it publishes while rule checks run so that their parent lookups read it instead of
 //! descending from the root (`syntax::Up`).
 use std::cell::RefCell;
 
-use tree_sitter::{Language, Node, Parser, Query, QueryCursor, QueryMatch, QueryPredicateArg, StreamingIterator, Tree};
+use tree_sitter::{
+    Language, Node, Parser, Query, QueryCapture, QueryCursor, QueryPredicateArg, StreamingIterator, Tree,
+};
 
 use crate::checker::{Checker, Match};
 use crate::diagnostic::Diagnostic;
@@ -71,6 +74,11 @@ struct CompiledQuery {
     /// Each pattern's [`pattern::MENTIONS`] predicates: a capture and the words its text
     /// must mention one of, or the match is dropped.
     mentions: Vec<Vec<(u32, Vec<String>)>>,
+    /// `direct[kind_id]`: patterns that are that node alone, `(kind) @capture`, as
+    /// (pattern, capture): they match every node of the kind, with no cursor to start.
+    direct: Vec<Vec<(usize, u32)>>,
+    /// `cursor_kinds[kind_id]`: does some pattern other than a direct one start there?
+    cursor_kinds: Vec<bool>,
 }
 
 pub(crate) struct Engine {
@@ -164,7 +172,25 @@ impl CompiledQuery {
                     .collect()
             })
             .collect();
-        Ok(CompiledQuery { query, pattern_rules, comment_capture, root_kinds, mentions })
+        let count = language().node_kind_count();
+        let mut direct = vec![Vec::new(); count];
+        let mut cursor_kinds = vec![false; count];
+        if root_kinds.is_some() {
+            for i in 0..query.pattern_count() {
+                let text = source.get(query.start_byte_for_pattern(i)..query.end_byte_for_pattern(i)).unwrap_or("");
+                let kinds = pattern::root_kinds(text, &language()).unwrap_or_default();
+                let lone = pattern::lone_node_capture(text).and_then(|c| query.capture_index_for_name(c));
+                for kind in kinds {
+                    match lone {
+                        Some(capture) => {
+                            direct.get_mut(usize::from(kind)).into_iter().for_each(|d| d.push((i, capture)))
+                        }
+                        None => cursor_kinds.get_mut(usize::from(kind)).into_iter().for_each(|c| *c = true),
+                    }
+                }
+            }
+        }
+        Ok(CompiledQuery { query, pattern_rules, comment_capture, root_kinds, mentions, direct, cursor_kinds })
     }
 }
 
@@ -306,17 +332,17 @@ impl Engine {
         let mut cursor = QueryCursor::new();
         let text = file.text.as_bytes();
         let _imports = crate::python::import_cache::scope();
-        let mut on_match = |compiled: &CompiledQuery, m: &QueryMatch<'_, '_>| {
-            let owners = compiled.pattern_rules.get(m.pattern_index).map_or(&[][..], Vec::as_slice);
+        let mut on_match = |compiled: &CompiledQuery, pattern_index: usize, captures: &[QueryCapture<'_>]| {
+            let owners = compiled.pattern_rules.get(pattern_index).map_or(&[][..], Vec::as_slice);
             if owners.is_empty() {
-                if let Some(capture) = m.captures().iter().find(|c| Some(c.index) == compiled.comment_capture) {
+                if let Some(capture) = captures.iter().find(|c| Some(c.index) == compiled.comment_capture) {
                     comments.push(capture.node.byte_range());
                 }
                 return;
             }
-            let mentions = compiled.mentions.get(m.pattern_index).map_or(&[][..], Vec::as_slice);
+            let mentions = compiled.mentions.get(pattern_index).map_or(&[][..], Vec::as_slice);
             let mentioned = |(capture, words): &(u32, Vec<String>)| {
-                m.captures().iter().filter(|c| c.index == *capture).any(|c| {
+                captures.iter().filter(|c| c.index == *capture).any(|c| {
                     let own = file.text.get(c.node.byte_range()).unwrap_or_default();
                     words.iter().any(|w| own.contains(w.as_str()))
                 })
@@ -330,7 +356,7 @@ impl Engine {
                     continue;
                 };
                 let found = found.get_or_insert_with(|| Match {
-                    captures: m.captures().iter().map(|c| (c.index, c.node)).collect(),
+                    captures: captures.iter().map(|c| (c.index, c.node)).collect(),
                     names: compiled.query.capture_names(),
                 });
                 checker.rule = rule_id;
@@ -341,7 +367,7 @@ impl Engine {
             None => {
                 let mut matches = cursor.matches(&self.rest.query, tree.root_node(), text);
                 while let Some(m) = matches.next() {
-                    on_match(&self.rest, m);
+                    on_match(&self.rest, m.pattern_index, m.captures());
                 }
             }
             Some(root_kinds) => {
@@ -368,13 +394,20 @@ impl Engine {
                         if let Some(gated) = gated {
                             let mut matches = cursor.matches(&gated.query, node, text);
                             while let Some(m) = matches.next() {
-                                on_match(gated, m);
+                                on_match(gated, m.pattern_index, m.captures());
                             }
                         }
                         if rooted {
+                            for &(pattern, index) in
+                                self.rest.direct.get(usize::from(kind)).map_or(&[][..], Vec::as_slice)
+                            {
+                                on_match(&self.rest, pattern, &[QueryCapture { node, index }]);
+                            }
+                        }
+                        if rooted && self.rest.cursor_kinds.get(usize::from(kind)).copied().unwrap_or(true) {
                             let mut matches = cursor.matches(&self.rest.query, node, text);
                             while let Some(m) = matches.next() {
-                                on_match(&self.rest, m);
+                                on_match(&self.rest, m.pattern_index, m.captures());
                             }
                         }
                     }
@@ -534,6 +567,8 @@ mod tests {
         );
         assert!(fast.gated.is_some(), "no pattern is gated by the names it matches: the engine is slower");
         assert!(fast.triggers.is_some(), "some pattern root can sit in an expression without a trigger word");
+        let for_statement = usize::from(language().id_for_node_kind("for_statement", true));
+        assert!(!fast.rest.direct[for_statement].is_empty(), "`(for_statement) @loop` is matched without a cursor");
         let full = Engine::build(true, &|_| true).unwrap();
         assert!(full.gated.is_none() && full.rest.root_kinds.is_none());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
