@@ -74,6 +74,13 @@ impl Triggers {
         let kind = |id: usize| u16::try_from(id).ok().and_then(|id| language.node_kind_for_id(id)).unwrap_or("");
         let descend: Vec<bool> = (0..count).map(|id| holds_statements(kind(id))).collect();
         let mut words: HashSet<Vec<u8>, _> = names.map(|n| n.as_bytes().to_vec()).collect();
+        // The pass finds words as runs of ASCII name bytes: another word could never be found.
+        if words
+            .iter()
+            .any(|w| w.first().is_none_or(u8::is_ascii_digit) || w.iter().any(|&b| CLASS[usize::from(b)] < DIGIT))
+        {
+            return None;
+        }
         for (id, rooted) in root_kinds.iter().enumerate() {
             if !rooted || descend.get(id).copied().unwrap_or(false) {
                 continue;
@@ -294,6 +301,12 @@ mod tests {
         let mut roots = vec![false; language.node_kind_count()];
         roots[usize::from(language.id_for_node_kind("comparison_operator", true))] = true;
         assert!(Triggers::new(&language, &roots, std::iter::empty(), &[]).is_none());
+        let no_roots = vec![false; roots.len()];
+        for name in ["", "1st", "naïve", "a.b"] {
+            let names = [name.to_string()];
+            assert!(Triggers::new(&language, &no_roots, names.iter(), &[]).is_none(), "{name}");
+        }
+        assert!(Triggers::new(&language, &no_roots, ["first".to_string()].iter(), &[]).is_some());
         let t = triggers();
         let cases =
             [("block", true), ("else_clause", true), ("call", false), ("for_in_clause", false), ("if_clause", false)];
