@@ -1,22 +1,25 @@
-//! The one-pass query engine. Every rule's `.scm` patterns are concatenated
-//! into a single tree-sitter query, compiled once; one cursor walk per file
-//! yields every match, and each match is dispatched to the rule that owns
-//! its pattern (found from the pattern's byte offset in the combined source).
-//! Measured by the benchmark: a separate query per rule would cost ~30% of a
-//! parse each, one combined query costs about one.
+//! The one-pass query engine. Every rule's `.scm` patterns are split into top-level
+//! patterns (identical ones, written by several rules, kept once), and one pre-order walk
+//! per file finds each pattern's matches and hands them to the rules that own it.
 //!
-//! The cursor walk itself is the cost (bench/run.py): tree-sitter's query cursor
-//! spends ~40% of a parse visiting every node, whatever the patterns. So when
-//! every pattern's root node kind can be read from its source (see
-//! [`root_kinds`]), a plain tree walk (~17% of a parse) finds the nodes of those
-//! kinds and runs the cursor only there, with `max_start_depth(0)`: the same
-//! matches for ~half the cost. Otherwise (wildcard or supertype roots, sibling
-//! sequences, quantified roots) the cursor walks the whole tree as before.
-//! `SQLALINT_QUERY_WALK=full` forces the whole-tree walk (A/B checks).
+//! Measured by the benchmark: a separate query per rule would cost ~30% of a parse each.
+//! Even one combined tree-sitter query run by its cursor over the whole tree costs ~40% of
+//! a parse in the cursor walk alone, whatever the patterns. So:
+//! - every pattern's root node kinds are read from its source ([`pattern::root_kinds`]), and
+//!   a plain tree walk runs patterns only at nodes of those kinds;
+//! - patterns rooted at calls, keyword arguments and attributes whose predicates pin a name
+//!   (`len(...)`, `.all()`, `lazy=`) are tried only at nodes carrying one of those names, and
+//!   patterns whose root must mention a word only at nodes whose text does ([`pattern::gate`]);
+//! - patterns in the plain subset of the query language the rules use are matched by
+//!   [`crate::matcher`], child list by child list, with no tree-sitter `Query` to compile
+//!   (its analysis was ~7% of a run) and no cursor to start (~8%); any other pattern is
+//!   compiled into one tree-sitter query whose cursor runs at its root kinds with
+//!   `max_start_depth(0)`. A pattern with unknown root kinds sends every pattern to the
+//!   cursor over the whole tree, as `SQLALINT_QUERY_WALK=full` does (the A/B reference the
+//!   tests compare with).
 //!
 //! The walk does not enter an expression subtree whose bytes hold no trigger word: no
-//! pattern can start inside it (`triggers`). Patterns that are one node alone
-//! (`(for_statement) @loop`) are matched by the walk itself, without a cursor.
+//! pattern can start inside it (`triggers`).
 //!
 //! The walk also collects comments (for `# noqa`) and keeps its path from the root, which
 //! it publishes while rule checks run so that their parent lookups read it instead of
@@ -61,23 +64,31 @@ pub(crate) fn parse(text: &str) -> Option<Tree> {
 #[derive(Debug)]
 pub(crate) struct EngineError(pub(crate) String);
 
-/// One compiled query and what the engine knows of its patterns.
+/// Where the engine hands a match: the rules owning its pattern, its capture names, captures.
+type Found<'f, 't> = dyn FnMut(&[RuleId], &[&str], &[crate::matcher::Capture<'t>]) + 'f;
+
+/// One set of patterns, compiled: those the engine matches itself (`matcher`) and the
+/// rest, compiled into one tree-sitter query run by its cursor.
 struct CompiledQuery {
-    query: Query,
-    /// Rules that own each pattern: usually one, several when rules share a pattern
-    /// (it is compiled once and its matches go to each), none for internal patterns.
+    /// The tree-sitter query of the patterns the matcher cannot run (`None`: there are none).
+    query: Option<Query>,
+    /// Rules that own each pattern of `query`: usually one, several when rules share a
+    /// pattern (it is compiled once and its matches go to each), none for internal patterns.
     pattern_rules: Vec<Vec<RuleId>>,
     comment_capture: Option<u32>,
     /// `root_kinds[kind_id]`: can a pattern start at a node of this kind? `None`
     /// when some pattern's root kinds are unknown: walk with the cursor alone.
     root_kinds: Option<Vec<bool>>,
-    /// Each pattern's [`pattern::MENTIONS`] predicates: a capture and the words its text
-    /// must mention one of, or the match is dropped.
+    /// Each pattern of `query`'s [`pattern::MENTIONS`] predicates: a capture and the words
+    /// its text must mention one of, or the match is dropped.
     mentions: Vec<Vec<(u32, Vec<String>)>>,
-    /// `direct[kind_id]`: patterns that are that node alone, `(kind) @capture`, as
-    /// (pattern, capture): they match every node of the kind, with no cursor to start.
-    direct: Vec<Vec<(usize, u32)>>,
-    /// `cursor_kinds[kind_id]`: does some pattern other than a direct one start there?
+    /// The patterns the engine matches itself, with the rules that own each.
+    matchers: Vec<(crate::matcher::Pattern, Vec<RuleId>)>,
+    /// `direct[kind_id]`: the `matchers` rooted at that kind that no name gates.
+    direct: Vec<Vec<usize>>,
+    /// The `matchers` that match only nodes carrying one of some names in a slot, by name.
+    by_name: std::collections::HashMap<String, Vec<(pattern::Slot, usize)>>,
+    /// `cursor_kinds[kind_id]`: does some pattern of `query` start there?
     cursor_kinds: Vec<bool>,
 }
 
@@ -126,30 +137,117 @@ struct PatternSource {
     text: &'static str,
     rules: Vec<RuleId>,
     file: &'static str,
+    /// The names its root must carry in a slot (`pattern::gate`), if it is gated so.
+    gate: Option<(pattern::Slot, Vec<String>)>,
+}
+
+/// The names a node carries in each gate slot (`pattern::gate`): its callee and receiver
+/// names if it is a call, its name if it is a keyword argument or an attribute.
+#[derive(Default)]
+struct NodeNames<'s> {
+    callee: Option<&'s str>,
+    receiver: Option<&'s str>,
+    keyword: Option<&'s str>,
+    attribute: Option<&'s str>,
+}
+
+impl<'s> NodeNames<'s> {
+    fn slots(&self) -> impl Iterator<Item = (pattern::Slot, &'s str)> {
+        use pattern::Slot;
+        [(Slot::Callee, self.callee), (Slot::Receiver, self.receiver), (Slot::Keyword, self.keyword)]
+            .into_iter()
+            .chain([(Slot::Attribute, self.attribute)])
+            .filter_map(|(slot, name)| Some((slot, name?)))
+    }
 }
 
 impl CompiledQuery {
-    /// Compiles `patterns` (after `prefix`, internal patterns owned by no rule) into one query.
+    /// Compiles `patterns` (after `prefix`, internal patterns owned by no rule). `walk_full`:
+    /// every pattern goes to the cursor, which walks the whole tree (the A/B reference).
     fn compile(prefix: &str, patterns: &[&PatternSource], walk_full: bool) -> Result<Self, EngineError> {
+        let language = language();
+        let count = language.node_kind_count();
+        let roots: Option<Vec<Vec<u16>>> =
+            if walk_full { None } else { patterns.iter().map(|p| pattern::root_kinds(p.text, &language)).collect() };
+        let mut matchers = Vec::new();
+        let mut direct = vec![Vec::new(); count];
+        let mut by_name: std::collections::HashMap<String, Vec<(pattern::Slot, usize)>> =
+            std::collections::HashMap::new();
+        let mut cursor_patterns = Vec::new();
+        let mut cursor_roots = Vec::new();
+        match &roots {
+            Some(roots) => {
+                for (pattern, kinds) in patterns.iter().zip(roots) {
+                    match crate::matcher::Pattern::compile(pattern.text, &language) {
+                        Some(matcher) => {
+                            match pattern.gate.as_ref() {
+                                Some((slot, names)) => {
+                                    for name in names {
+                                        by_name.entry(name.clone()).or_default().push((*slot, matchers.len()));
+                                    }
+                                }
+                                None => {
+                                    for kind in kinds {
+                                        let slot = direct.get_mut(usize::from(*kind));
+                                        slot.into_iter().for_each(|d| d.push(matchers.len()));
+                                    }
+                                }
+                            }
+                            matchers.push((matcher, pattern.rules.clone()));
+                        }
+                        None => {
+                            cursor_patterns.push(*pattern);
+                            cursor_roots.push(kinds);
+                        }
+                    }
+                }
+            }
+            None => cursor_patterns.extend(patterns.iter().copied()),
+        }
+        let mut root_kinds = roots.as_ref().map(|_| vec![false; count]);
+        for kind in roots.iter().flatten().flatten() {
+            if let Some(slot) = root_kinds.as_mut().and_then(|k| k.get_mut(usize::from(*kind))) {
+                *slot = true;
+            }
+        }
+        let mut cursor_kinds = vec![roots.is_none(); count];
+        for kind in cursor_roots.into_iter().flatten() {
+            if let Some(slot) = cursor_kinds.get_mut(usize::from(*kind)) {
+                *slot = true;
+            }
+        }
+        let mut compiled = CompiledQuery {
+            query: None,
+            pattern_rules: Vec::new(),
+            comment_capture: None,
+            root_kinds,
+            mentions: Vec::new(),
+            matchers,
+            direct,
+            by_name,
+            cursor_kinds,
+        };
+        if cursor_patterns.is_empty() && prefix.is_empty() {
+            return Ok(compiled);
+        }
         let mut source = String::from(prefix);
-        let mut starts: Vec<usize> = Vec::with_capacity(patterns.len());
-        for pattern in patterns {
+        let mut starts: Vec<usize> = Vec::with_capacity(cursor_patterns.len());
+        for pattern in &cursor_patterns {
             starts.push(source.len());
             source.push_str(pattern.text);
             source.push('\n');
         }
         // The pattern a byte offset of `source` falls in (`None`: the internal prefix).
-        let owner = |offset: usize| starts.iter().rposition(|start| *start <= offset).map(|i| patterns[i]);
-        let query = Query::new(&language(), &source).map_err(|err| {
+        let owner = |offset: usize| starts.iter().rposition(|start| *start <= offset).map(|i| cursor_patterns[i]);
+        let query = Query::new(&language, &source).map_err(|err| {
             let file = owner(err.offset).map_or("<internal>", |p| p.file);
             EngineError(format!("query {file} does not compile: {err}"))
         })?;
-        let pattern_rules = (0..query.pattern_count())
+        compiled.pattern_rules = (0..query.pattern_count())
             .map(|i| owner(query.start_byte_for_pattern(i)).map(|p| p.rules.clone()).unwrap_or_default())
             .collect();
-        let comment_capture = query.capture_index_for_name("sqlalint.comment");
-        let root_kinds = if walk_full { None } else { pattern_root_kinds(&query, &source) };
-        let mentions = (0..query.pattern_count())
+        compiled.comment_capture = query.capture_index_for_name("sqlalint.comment");
+        compiled.mentions = (0..query.pattern_count())
             .map(|i| {
                 let predicates = query.general_predicates(i).iter().filter(|p| &*p.operator == pattern::MENTIONS);
                 predicates
@@ -172,25 +270,75 @@ impl CompiledQuery {
                     .collect()
             })
             .collect();
-        let count = language().node_kind_count();
-        let mut direct = vec![Vec::new(); count];
-        let mut cursor_kinds = vec![false; count];
-        if root_kinds.is_some() {
-            for i in 0..query.pattern_count() {
-                let text = source.get(query.start_byte_for_pattern(i)..query.end_byte_for_pattern(i)).unwrap_or("");
-                let kinds = pattern::root_kinds(text, &language()).unwrap_or_default();
-                let lone = pattern::lone_node_capture(text).and_then(|c| query.capture_index_for_name(c));
-                for kind in kinds {
-                    match lone {
-                        Some(capture) => {
-                            direct.get_mut(usize::from(kind)).into_iter().for_each(|d| d.push((i, capture)))
-                        }
-                        None => cursor_kinds.get_mut(usize::from(kind)).into_iter().for_each(|c| *c = true),
-                    }
-                }
+        if compiled.root_kinds.is_some() && (0..query.pattern_count()).any(|i| !query.is_pattern_rooted(i)) {
+            compiled.root_kinds = None;
+        }
+        compiled.query = Some(query);
+        Ok(compiled)
+    }
+
+    /// Every match of the patterns rooted at `node`, which carries `names` (`cursor` runs
+    /// the patterns of `query`). Matches come in pattern order, as the cursor's would.
+    fn matches_at<'t>(
+        &self,
+        node: Node<'t>,
+        names: &NodeNames<'_>,
+        text: &str,
+        cursor: &mut QueryCursor,
+        state: &mut crate::matcher::State<'t>,
+        found: &mut Found<'_, 't>,
+    ) {
+        let kind = usize::from(node.kind_id());
+        state.clear();
+        let ungated = self.direct.get(kind).map_or(&[][..], Vec::as_slice);
+        let mut gated: Vec<usize> = Vec::new();
+        for (slot, name) in names.slots() {
+            let named = self.by_name.get(name).map_or(&[][..], Vec::as_slice);
+            gated.extend(named.iter().filter(|(s, _)| *s == slot).map(|(_, i)| *i));
+        }
+        let patterns = if gated.is_empty() {
+            std::borrow::Cow::Borrowed(ungated)
+        } else {
+            gated.extend_from_slice(ungated);
+            gated.sort_unstable();
+            gated.dedup();
+            std::borrow::Cow::Owned(gated)
+        };
+        for &i in patterns.iter() {
+            if let Some((matcher, rules)) = self.matchers.get(i) {
+                matcher.matches(node, text, state, &mut |captures| found(rules, &matcher.names, captures));
             }
         }
-        Ok(CompiledQuery { query, pattern_rules, comment_capture, root_kinds, mentions, direct, cursor_kinds })
+        if let Some(query) = self.query.as_ref().filter(|_| self.cursor_kinds.get(kind).copied().unwrap_or(true)) {
+            let mut matches = cursor.matches(query, node, text.as_bytes());
+            while let Some(m) = matches.next() {
+                self.cursor_match(m.pattern_index, m.captures(), text, found);
+            }
+        }
+    }
+
+    /// Hands one match of `query` on to its rules, unless a mentions predicate fails.
+    fn cursor_match<'t>(
+        &self,
+        pattern_index: usize,
+        captures: &[QueryCapture<'t>],
+        text: &str,
+        found: &mut Found<'_, 't>,
+    ) {
+        let Some(query) = &self.query else { return };
+        let owners = self.pattern_rules.get(pattern_index).map_or(&[][..], Vec::as_slice);
+        let mentions = self.mentions.get(pattern_index).map_or(&[][..], Vec::as_slice);
+        let mentioned = |(capture, words): &(u32, Vec<String>)| {
+            captures.iter().filter(|c| c.index == *capture).any(|c| {
+                let own = text.get(c.node.byte_range()).unwrap_or_default();
+                words.iter().any(|w| own.contains(w.as_str()))
+            })
+        };
+        if !mentions.iter().all(mentioned) {
+            return;
+        }
+        let captures: Vec<(u32, Node<'t>)> = captures.iter().map(|c| (c.index, c.node)).collect();
+        found(owners, query.capture_names(), &captures);
     }
 }
 
@@ -224,7 +372,8 @@ impl Engine {
                     Some(&i) => patterns[i].rules.push(id),
                     None => {
                         by_key.insert(key, patterns.len());
-                        patterns.push(PatternSource { text, rules: vec![id], file: rule.file });
+                        let gate = pattern::gate(text).filter(|(_, names)| !names.is_empty());
+                        patterns.push(PatternSource { text, rules: vec![id], file: rule.file, gate });
                     }
                 }
             }
@@ -237,8 +386,8 @@ impl Engine {
             if walk_full {
                 return false;
             }
-            if let Some((slot, names)) = pattern::gate(p.text).filter(|(_, names)| !names.is_empty()) {
-                gate_names.entry(slot).or_default().extend(names);
+            if let Some((slot, names)) = &p.gate {
+                gate_names.entry(*slot).or_default().extend(names.iter().cloned());
                 return true;
             }
             // The root kind must be a known one (id 0 is none).
@@ -261,7 +410,7 @@ impl Engine {
         // The root-kind walk collects comments itself; the cursor needs a pattern for them.
         let mut compiled = CompiledQuery::compile("", &rest, walk_full)?;
         if compiled.root_kinds.is_none() {
-            compiled = CompiledQuery::compile(COMMENT_PATTERN, &rest, walk_full)?;
+            compiled = CompiledQuery::compile(COMMENT_PATTERN, &rest, true)?;
         }
         let rest = compiled;
         let gated = if gated.is_empty() { None } else { Some(CompiledQuery::compile("", &gated, false)?) };
@@ -283,44 +432,39 @@ impl Engine {
         Ok(Engine { rest, gated, gate_names, mention_words, triggers, kinds })
     }
 
-    /// Can a gated pattern match at `node`: does the node carry one of their names?
-    fn gate_open(&self, node: Node<'_>, text: &str) -> bool {
+    /// The names `node` carries in the gate slots, if a gated pattern can match there: if
+    /// one of them is a gate name, or the node's text mentions a gate word of its kind.
+    fn gate_names<'s>(&self, node: Node<'_>, text: &'s str) -> Option<NodeNames<'s>> {
         let k = &self.kinds;
         fn field(node: Node<'_>, id: Option<std::num::NonZeroU16>) -> Option<Node<'_>> {
             id.and_then(|f| node.child_by_field_id(f.get()))
         }
-        let named = |slot: pattern::Slot, name: Option<Node<'_>>| {
-            name.filter(|n| n.kind_id() == k.identifier)
-                .and_then(|n| text.get(n.byte_range()))
-                .is_some_and(|name| self.gate_names.get(&slot).is_some_and(|names| names.contains(name)))
+        let name = |node: Option<Node<'_>>| {
+            node.filter(|n| n.kind_id() == k.identifier).and_then(|n| text.get(n.byte_range()))
         };
         let kind = node.kind_id();
-        if let Some(words) = self.mention_words.get(usize::from(kind)).filter(|w| !w.is_empty()) {
-            let own = text.get(node.byte_range()).unwrap_or_default();
-            if words.iter().any(|w| own.contains(w.as_str())) {
-                return true;
+        let mut names = NodeNames::default();
+        if kind == k.keyword_argument {
+            names.keyword = name(field(node, k.name));
+        } else if kind == k.attribute {
+            names.attribute = name(field(node, k.attribute_field));
+        } else if kind == k.call {
+            let function = field(node, k.function);
+            if let Some(function) = function.filter(|f| f.kind_id() == k.identifier) {
+                names.callee = name(Some(function));
+            } else if let Some(function) = function.filter(|f| f.kind_id() == k.attribute) {
+                names.callee = name(field(function, k.attribute_field));
+                let object = field(function, k.object).filter(|object| object.kind_id() == k.attribute);
+                names.receiver = object.and_then(|object| name(field(object, k.attribute_field)));
             }
         }
-        if kind == k.keyword_argument {
-            return named(pattern::Slot::Keyword, field(node, k.name));
+        let gated = |(slot, name): (pattern::Slot, &str)| self.gate_names.get(&slot).is_some_and(|n| n.contains(name));
+        if names.slots().any(gated) {
+            return Some(names);
         }
-        if kind == k.attribute {
-            return named(pattern::Slot::Attribute, field(node, k.attribute_field));
-        }
-        if kind != k.call {
-            return false;
-        }
-        let Some(function) = field(node, k.function) else { return false };
-        if function.kind_id() == k.identifier {
-            return named(pattern::Slot::Callee, Some(function));
-        }
-        if function.kind_id() != k.attribute {
-            return false;
-        }
-        named(pattern::Slot::Callee, field(function, k.attribute_field))
-            || field(function, k.object)
-                .filter(|object| object.kind_id() == k.attribute)
-                .is_some_and(|object| named(pattern::Slot::Receiver, field(object, k.attribute_field)))
+        let words = self.mention_words.get(usize::from(kind)).filter(|w| !w.is_empty())?;
+        let own = text.get(node.byte_range()).unwrap_or_default();
+        words.iter().any(|w| own.contains(w.as_str())).then_some(names)
     }
 
     /// Runs every enabled rule over one parsed file in a single walk.
@@ -332,47 +476,35 @@ impl Engine {
         let mut cursor = QueryCursor::new();
         let text = file.text.as_bytes();
         let _imports = crate::python::import_cache::scope();
-        let mut on_match = |compiled: &CompiledQuery, pattern_index: usize, captures: &[QueryCapture<'_>]| {
-            let owners = compiled.pattern_rules.get(pattern_index).map_or(&[][..], Vec::as_slice);
-            if owners.is_empty() {
-                if let Some(capture) = captures.iter().find(|c| Some(c.index) == compiled.comment_capture) {
-                    comments.push(capture.node.byte_range());
-                }
-                return;
-            }
-            let mentions = compiled.mentions.get(pattern_index).map_or(&[][..], Vec::as_slice);
-            let mentioned = |(capture, words): &(u32, Vec<String>)| {
-                captures.iter().filter(|c| c.index == *capture).any(|c| {
-                    let own = file.text.get(c.node.byte_range()).unwrap_or_default();
-                    words.iter().any(|w| own.contains(w.as_str()))
-                })
-            };
-            if !mentions.iter().all(mentioned) {
-                return;
-            }
-            let mut found: Option<Match<'_, '_>> = None;
+        let mut found = |owners: &[RuleId], names: &[&str], captures: &[(u32, Node<'_>)]| {
+            let mut matched: Option<Match<'_, '_>> = None;
             for &rule_id in owners {
                 let Some(check) = rules[rule_id].check.filter(|_| enabled(rule_id)) else {
                     continue;
                 };
-                let found = found.get_or_insert_with(|| Match {
-                    captures: captures.iter().map(|c| (c.index, c.node)).collect(),
-                    names: compiled.query.capture_names(),
-                });
+                let matched = matched.get_or_insert_with(|| Match { captures: captures.to_vec(), names });
                 checker.rule = rule_id;
-                check(&mut checker, found);
+                check(&mut checker, matched);
             }
         };
         match &self.rest.root_kinds {
             None => {
-                let mut matches = cursor.matches(&self.rest.query, tree.root_node(), text);
-                while let Some(m) = matches.next() {
-                    on_match(&self.rest, m.pattern_index, m.captures());
+                if let Some(query) = &self.rest.query {
+                    let mut matches = cursor.matches(query, tree.root_node(), text);
+                    while let Some(m) = matches.next() {
+                        if self.rest.pattern_rules.get(m.pattern_index).is_none_or(Vec::is_empty) {
+                            let comment = m.captures().iter().find(|c| Some(c.index) == self.rest.comment_capture);
+                            comments.extend(comment.map(|c| c.node.byte_range()));
+                            continue;
+                        }
+                        self.rest.cursor_match(m.pattern_index, m.captures(), &file.text, &mut found);
+                    }
                 }
             }
             Some(root_kinds) => {
                 // Pre-order walk; at a possible pattern root, only patterns rooted there match.
                 cursor.set_max_start_depth(Some(0));
+                let mut state = crate::matcher::State::default();
                 let mut walk = tree.walk();
                 // The walk's path (root first, the current node last), published to the rules
                 // while they run so that their parent lookups need no descent from the root.
@@ -387,28 +519,22 @@ impl Engine {
                     if kind == self.kinds.comment {
                         walked_comments.push(node.byte_range());
                     }
-                    let gated = self.gated.as_ref().filter(|_| self.gate_open(node, &file.text));
+                    let gated = self.gated.as_ref().and_then(|g| Some((g, self.gate_names(node, &file.text)?)));
                     let rooted = root_kinds.get(usize::from(kind)).copied().unwrap_or(false);
                     if gated.is_some() || rooted {
                         let _published = crate::syntax::PublishedPath::new(&mut path);
-                        if let Some(gated) = gated {
-                            let mut matches = cursor.matches(&gated.query, node, text);
-                            while let Some(m) = matches.next() {
-                                on_match(gated, m.pattern_index, m.captures());
-                            }
+                        if let Some((gated, names)) = &gated {
+                            gated.matches_at(node, names, &file.text, &mut cursor, &mut state, &mut found);
                         }
                         if rooted {
-                            for &(pattern, index) in
-                                self.rest.direct.get(usize::from(kind)).map_or(&[][..], Vec::as_slice)
-                            {
-                                on_match(&self.rest, pattern, &[QueryCapture { node, index }]);
-                            }
-                        }
-                        if rooted && self.rest.cursor_kinds.get(usize::from(kind)).copied().unwrap_or(true) {
-                            let mut matches = cursor.matches(&self.rest.query, node, text);
-                            while let Some(m) = matches.next() {
-                                on_match(&self.rest, m.pattern_index, m.captures());
-                            }
+                            self.rest.matches_at(
+                                node,
+                                &NodeNames::default(),
+                                &file.text,
+                                &mut cursor,
+                                &mut state,
+                                &mut found,
+                            );
                         }
                     }
                     // A string's parts hold no pattern root unless it is an f-string (or
@@ -452,23 +578,6 @@ fn interpolates(string: Node<'_>, text: &[u8]) -> bool {
     prefix.iter().take(3).take_while(|b| !matches!(b, b'"' | b'\'')).any(|b| matches!(b, b'f' | b'F' | b't' | b'T'))
 }
 
-/// Which node kinds some pattern of `query` (compiled from `source`) can start at;
-/// `None` if that is not known for every pattern.
-fn pattern_root_kinds(query: &Query, source: &str) -> Option<Vec<bool>> {
-    let language = language();
-    let mut kinds = vec![false; language.node_kind_count()];
-    for pattern in 0..query.pattern_count() {
-        if !query.is_pattern_rooted(pattern) {
-            return None;
-        }
-        let text = source.get(query.start_byte_for_pattern(pattern)..query.end_byte_for_pattern(pattern))?;
-        for kind in pattern::root_kinds(text, &language)? {
-            *kinds.get_mut(usize::from(kind))? = true;
-        }
-    }
-    Some(kinds)
-}
-
 /// First syntax error in a tree, as a byte offset (the tree may still be linted).
 pub(crate) fn first_syntax_error(tree: &Tree) -> Option<usize> {
     let root = tree.root_node();
@@ -504,7 +613,9 @@ mod tests {
         let engine = Engine::new().expect("combined query compiles");
         // Every rule owns at least one pattern.
         for id in 0..registry::all().len() {
-            let owns = |q: &CompiledQuery| q.pattern_rules.iter().any(|r| r.contains(&id));
+            let owns = |q: &CompiledQuery| {
+                q.pattern_rules.iter().chain(q.matchers.iter().map(|(_, r)| r)).any(|r| r.contains(&id))
+            };
             assert!(
                 owns(&engine.rest) || engine.gated.as_ref().is_some_and(owns),
                 "{} has no pattern",
@@ -519,7 +630,12 @@ mod tests {
         let code = |name: &str| registry::all().iter().position(|r| r.code == name).unwrap();
         let (sa401, sa403) = (code("SA401"), code("SA403"));
         // SA401 and SA403 write the same criteria patterns: one compiled pattern owned by both.
-        let shared = |q: &CompiledQuery| q.pattern_rules.iter().any(|r| r.contains(&sa401) && r.contains(&sa403));
+        let shared = |q: &CompiledQuery| {
+            q.pattern_rules
+                .iter()
+                .chain(q.matchers.iter().map(|(_, r)| r))
+                .any(|r| r.contains(&sa401) && r.contains(&sa403))
+        };
         assert!(shared(&engine.rest) || engine.gated.as_ref().is_some_and(shared));
         let text = "session.query(User).filter(User.name is None, User.id in ids).all()\n";
         let tree = parse(text).unwrap();

@@ -16,6 +16,7 @@ mod fix;
 mod index;
 mod lint;
 mod loops;
+mod matcher;
 mod noqa;
 mod pattern;
 mod python;

@@ -157,19 +157,6 @@ pub(crate) fn root_kinds(pattern: &str, language: &Language) -> Option<Vec<u16>>
     Some(out)
 }
 
-/// The capture name of a pattern that is one node alone, `(kind) @capture` (comments and
-/// whitespace aside): it matches every node of its kind, with that node as its capture.
-pub(crate) fn lone_node_capture(pattern: &str) -> Option<&str> {
-    let code: Vec<&str> = pattern.lines().map(|l| l.trim()).filter(|l| !l.is_empty() && !l.starts_with(';')).collect();
-    let [line] = code.as_slice() else { return None };
-    let (node, capture) = line.split_once('@')?;
-    let kind = node.trim().strip_prefix('(')?.strip_suffix(')')?.trim();
-    let capture = capture.trim();
-    let word =
-        |s: &str, extra: char| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == extra);
-    (word(kind, '_') && kind != "_" && word(capture, '.')).then_some(capture)
-}
-
 /// Which name of a pattern's root node its predicates pin down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Slot {
@@ -396,23 +383,6 @@ mod tests {
         let b = split_patterns("(call function: (identifier)) @x").unwrap();
         assert_eq!(a[0].1, b[0].1);
         assert_eq!(split_patterns("(call"), None);
-    }
-
-    #[test]
-    fn lone_node_patterns_are_one_named_node_and_one_capture() {
-        assert_eq!(lone_node_capture("; loops\n(for_statement) @loop\n"), Some("loop"));
-        assert_eq!(lone_node_capture("( function_definition )  @sqlalint.f"), Some("sqlalint.f"));
-        for not_lone in [
-            "(for_statement body: (block)) @loop",
-            "((call) @c (#eq? @c \"x\"))",
-            "(comment)+ @run",
-            "(call) @a @b",
-            "(_) @any",
-            "[(call) (attribute)] @x",
-            "(call)",
-        ] {
-            assert_eq!(lone_node_capture(not_lone), None, "{not_lone}");
-        }
     }
 
     #[test]
