@@ -610,7 +610,8 @@ mod tests {
                 panic!("{} does not compile: {err}", rule.file);
             }
         }
-        let engine = Engine::new().expect("combined query compiles");
+        Engine::build(true, &|_| true).expect("every pattern compiles into one tree-sitter query");
+        let engine = Engine::new().expect("the engine builds");
         // Every rule owns at least one pattern.
         for id in 0..registry::all().len() {
             let owns = |q: &CompiledQuery| {
@@ -685,6 +686,10 @@ mod tests {
         assert!(fast.triggers.is_some(), "some pattern root can sit in an expression without a trigger word");
         let for_statement = usize::from(language().id_for_node_kind("for_statement", true));
         assert!(!fast.rest.direct[for_statement].is_empty(), "`(for_statement) @loop` is matched without a cursor");
+        assert!(
+            fast.rest.query.is_none() && fast.gated.as_ref().is_none_or(|g| g.query.is_none()),
+            "some rule pattern is outside the matcher's subset: it runs on the slower query cursor"
+        );
         let full = Engine::build(true, &|_| true).unwrap();
         assert!(full.gated.is_none() && full.rest.root_kinds.is_none());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
