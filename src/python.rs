@@ -305,13 +305,13 @@ pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s
             _ => {}
         }
     }
-    let mut imports = match module {
-        Some(module) => import_cache::imports_of(module, 2, src),
-        None => Vec::new(),
-    };
+    let mut imports = Vec::new();
+    if let Some(module) = module {
+        import_cache::imports_of(module, 2, src, &mut imports);
+    }
     // Outermost function first, as before: module imports, then each enclosing body's.
     for body in functions.into_iter().rev() {
-        imports.extend(import_cache::imports_of(body, 0, src));
+        import_cache::imports_of(body, 0, src, &mut imports);
     }
     imports
 }
@@ -433,37 +433,43 @@ pub(crate) mod import_cache {
 
     /// The imports of a module (`depth` 2: into `if`/`try`/`with` blocks) or a function body
     /// (`depth` 0), scanned once per container while the cache is on.
-    pub(crate) fn imports_of<'s>(container: Node<'_>, depth: u8, src: &'s str) -> Vec<Import<'s>> {
+    /// Appends the imports of `container`'s statements (`depth` blocks deep) to `out`.
+    pub(crate) fn imports_of<'s>(container: Node<'_>, depth: u8, src: &'s str, out: &mut Vec<Import<'s>>) {
         if !ACTIVE.with(std::cell::Cell::get) {
-            let mut imports = Vec::new();
-            super::collect_visible(container, depth, src, &mut imports);
-            return imports;
+            super::collect_visible(container, depth, src, out);
+            return;
         }
-        let key = (src.as_ptr() as usize, src.len(), container.id());
-        let hit = CACHE.with(|c| c.borrow().as_ref().and_then(|cached| cached.get(&key).cloned()));
-        let spans = hit.unwrap_or_else(|| {
-            let mut imports = Vec::new();
-            super::collect_visible(container, depth, src, &mut imports);
-            let span = |text: &str| {
-                let offset = (text.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
-                if offset <= src.len() && offset + text.len() <= src.len() {
-                    Text::Span(offset, offset + text.len())
-                } else {
-                    Text::Star
-                }
-            };
-            let spans: Vec<_> = imports.iter().map(|i| (span(i.local), span(i.module), i.name.map(span))).collect();
-            CACHE.with(|c| c.borrow_mut().get_or_insert_with(Default::default).insert(key, spans.clone()));
-            spans
-        });
         let text = |t: Text| match t {
             Text::Span(start, end) => src.get(start..end).unwrap_or(""),
             Text::Star => "*",
         };
-        spans
-            .into_iter()
-            .map(|(local, module, name)| Import { local: text(local), module: text(module), name: name.map(text) })
-            .collect()
+        let key = (src.as_ptr() as usize, src.len(), container.id());
+        let hit = CACHE.with(|c| {
+            let cache = c.borrow();
+            let spans = cache.as_ref()?.get(&key)?;
+            out.extend(spans.iter().map(|&(local, module, name)| Import {
+                local: text(local),
+                module: text(module),
+                name: name.map(text),
+            }));
+            Some(())
+        });
+        if hit.is_some() {
+            return;
+        }
+        let mut imports = Vec::new();
+        super::collect_visible(container, depth, src, &mut imports);
+        let span = |text: &str| {
+            let offset = (text.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+            if offset <= src.len() && offset + text.len() <= src.len() {
+                Text::Span(offset, offset + text.len())
+            } else {
+                Text::Star
+            }
+        };
+        let spans: Vec<_> = imports.iter().map(|i| (span(i.local), span(i.module), i.name.map(span))).collect();
+        CACHE.with(|c| c.borrow_mut().get_or_insert_with(Default::default).insert(key, spans));
+        out.extend(imports);
     }
 }
 

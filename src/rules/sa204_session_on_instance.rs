@@ -85,6 +85,11 @@ fn class_closes(class: Node<'_>, attribute: &str, src: &str) -> bool {
         if matches!(name, "__exit__" | "__aexit__") {
             return true;
         }
+        // The call below names `close`, `aclose` or `remove`: skip the walk of methods that cannot.
+        let text = src.get(method.byte_range()).unwrap_or("");
+        if !text.contains("close") && !text.contains("remove") {
+            return false;
+        }
         python::scope_nodes(method).into_iter().any(|n| {
             n.kind_str() == "call"
                 && matches!(python::callee_name(n, src), Some("close" | "remove" | "aclose"))

@@ -37,6 +37,12 @@ impl FkColumn<'_> {
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     // Alembic migrations copy models as they were at the time: the schema is read from the models.
     let Some(node) = m.get("class").or_else(|| m.get("table")) else { return };
+    // A foreign key is spelt `ForeignKey(...)` or `foreign_key=`: most classes have none, and
+    // the import scan below costs more than this search.
+    let text = checker.text(m.get("body").unwrap_or(node));
+    if !text.contains("ForeignKey") && !text.contains("foreign_key") {
+        return;
+    }
     if python::imports_alembic(node, checker.source()) {
         return;
     }
