@@ -12,6 +12,7 @@ mod config;
 mod diagnostic;
 mod docs;
 mod engine;
+mod fast_hash;
 mod fix;
 mod index;
 mod lint;

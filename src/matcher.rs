@@ -14,7 +14,6 @@
 //! children can match is a match. Anything else (quantifiers, negated fields, anonymous
 //! nodes, supertypes, escapes in strings) is not compiled: the engine hands that pattern to
 //! the cursor, so a pattern outside the subset costs speed, never a match.
-use std::collections::HashMap;
 use std::num::NonZeroU16;
 use std::rc::Rc;
 
@@ -33,7 +32,7 @@ type NamedChild<'t> = (Node<'t>, Option<NonZeroU16>);
 #[derive(Default)]
 pub(crate) struct State<'t> {
     captures: Vec<Capture<'t>>,
-    children: HashMap<usize, Rc<[NamedChild<'t>]>>,
+    children: crate::fast_hash::FastMap<usize, Rc<[NamedChild<'t>]>>,
     cursor: Option<TreeCursor<'t>>,
 }
 

@@ -371,7 +371,7 @@ pub(crate) mod import_cache {
     }
 
     /// (source address, source length, container node id) → that container's imports.
-    type Cached = std::collections::HashMap<(usize, usize, usize), Vec<(Text, Text, Option<Text>)>>;
+    type Cached = crate::fast_hash::FastMap<(usize, usize, usize), Vec<(Text, Text, Option<Text>)>>;
 
     /// One assignment of a scope, by byte offsets: the target name, the end of the
     /// assignment, and the assigned value with its node kind.

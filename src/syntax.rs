@@ -6,7 +6,6 @@
 //! - parents from the engine walk's path: tree-sitter nodes do not store their parent, and
 //!   `Node::parent` descends from the root on every call.
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use tree_sitter::ffi::TSNode;
@@ -43,7 +42,7 @@ pub(crate) trait Fields<'t> {
 impl<'t> Fields<'t> for Node<'t> {
     #[inline]
     fn field(&self, name: &str) -> Option<Node<'t>> {
-        static IDS: OnceLock<HashMap<String, u16>> = OnceLock::new();
+        static IDS: OnceLock<crate::fast_hash::FastMap<String, u16>> = OnceLock::new();
         let ids = IDS.get_or_init(|| {
             let language = crate::engine::language();
             (1..=language.field_count())
