@@ -87,7 +87,7 @@ struct CompiledQuery {
     /// `direct[kind_id]`: the `matchers` rooted at that kind that no name gates.
     direct: Vec<Vec<usize>>,
     /// The `matchers` that match only nodes carrying one of some names in a slot, by name.
-    by_name: std::collections::HashMap<String, Vec<(pattern::Slot, usize)>>,
+    by_name: crate::fast_hash::FastMap<String, Vec<(pattern::Slot, usize)>>,
     /// `cursor_kinds[kind_id]`: does some pattern of `query` start there?
     cursor_kinds: Vec<bool>,
 }
@@ -100,7 +100,7 @@ pub(crate) struct Engine {
     /// of certain names, or nodes whose text mentions certain words (`#sqlalint-mentions?`):
     /// most such nodes in a file are none of them, and at those the cursor is not started.
     gated: Option<CompiledQuery>,
-    gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>>,
+    gate_names: crate::fast_hash::FastMap<pattern::Slot, std::collections::HashSet<String, crate::fast_hash::FastState>>,
     /// `mention_words[kind_id]`: gated patterns rooted at this kind match only where the
     /// node's text mentions one of these words (see [`pattern::MENTIONS`]).
     mention_words: Vec<Vec<String>>,
@@ -171,8 +171,8 @@ impl CompiledQuery {
             if walk_full { None } else { patterns.iter().map(|p| pattern::root_kinds(p.text, &language)).collect() };
         let mut matchers = Vec::new();
         let mut direct = vec![Vec::new(); count];
-        let mut by_name: std::collections::HashMap<String, Vec<(pattern::Slot, usize)>> =
-            std::collections::HashMap::new();
+        let mut by_name: crate::fast_hash::FastMap<String, Vec<(pattern::Slot, usize)>> =
+            crate::fast_hash::FastMap::default();
         let mut cursor_patterns = Vec::new();
         let mut cursor_roots = Vec::new();
         match &roots {
@@ -378,8 +378,8 @@ impl Engine {
                 }
             }
         }
-        let mut gate_names: std::collections::HashMap<pattern::Slot, std::collections::HashSet<String>> =
-            std::collections::HashMap::new();
+        let mut gate_names: crate::fast_hash::FastMap<pattern::Slot, std::collections::HashSet<String, _>> =
+            crate::fast_hash::FastMap::default();
         let language = language();
         let mut mention_words = vec![Vec::new(); language.node_kind_count()];
         let (gated, rest): (Vec<&PatternSource>, Vec<&PatternSource>) = patterns.iter().partition(|p| {
@@ -459,8 +459,10 @@ impl Engine {
             }
         }
         let gated = |(slot, name): (pattern::Slot, &str)| self.gate_names.get(&slot).is_some_and(|n| n.contains(name));
-        if names.slots().any(gated) {
-            return Some(names);
+        if names.callee.is_some() || names.receiver.is_some() || names.keyword.is_some() || names.attribute.is_some() {
+            if names.slots().any(gated) {
+                return Some(names);
+            }
         }
         let words = self.mention_words.get(usize::from(kind)).filter(|w| !w.is_empty())?;
         let own = text.get(node.byte_range()).unwrap_or_default();

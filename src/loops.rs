@@ -537,6 +537,11 @@ pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>>
         return Vec::new();
     };
     let mut values = Vec::new();
+    // An assignment to the name spells it before the name: else the walk would find none.
+    let before = src.get(scope.start_byte()..name.start_byte()).unwrap_or("");
+    if !before.contains(ident) {
+        return values;
+    }
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
         if node.start_byte() >= name.start_byte() {
@@ -1042,27 +1047,32 @@ fn statement_block(node: Node<'_>) -> Option<Node<'_>> {
         .find_map(|n| n.up().filter(|p| matches!(p.kind_str(), "block" | "module")))
 }
 
-/// How many times the variable read at `name` is used elsewhere in its function (or module):
+/// Is the variable read at `name` used elsewhere in its function (or module): any of the
 /// identifiers of the same name other than `name` itself, binding targets (`x = ...`,
 /// `for x in ...`, parameters), reads inside a value assigned back to the same name
 /// (`q = q.filter(...)`), attribute names and keyword-argument names.
-pub(crate) fn other_uses(name: Node<'_>, src: &str) -> usize {
+pub(crate) fn has_other_uses(name: Node<'_>, src: &str) -> bool {
     let ident = text(name, src);
     let scope = python::enclosing_function(name).or_else(|| python::ancestors(name).last());
-    let Some(scope) = scope else { return 0 };
-    let mut count = 0;
+    let Some(scope) = scope else { return false };
+    // The walk below costs the scope's size: first, is the name spelt anywhere else in it?
+    let own = name.start_byte().checked_sub(scope.start_byte());
+    let scope_text = src.get(scope.byte_range()).unwrap_or("");
+    if !scope_text.match_indices(ident).any(|(at, _)| Some(at) != own) {
+        return false;
+    }
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
         if node.kind_str() == "identifier" {
             if node.id() != name.id() && text(node, src) == ident && !is_binding_or_name(node, src) {
-                count += 1;
+                return true;
             }
             continue;
         }
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
     }
-    count
+    false
 }
 
 /// Is this identifier a binding (assignment or loop target, parameter), a rebinding read

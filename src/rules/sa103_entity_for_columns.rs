@@ -70,7 +70,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(iterated) = loops::iterated_query(l.iterable, src) else { return };
     let Some(form) = query_form(&iterated.query, src) else { return };
     // The loaded entities (or the query) are needed elsewhere: keep them.
-    if iterated.variables.iter().any(|v| loops::other_uses(*v, src) > 0) || loops::used_after(&l, src) {
+    if iterated.variables.iter().any(|v| loops::has_other_uses(*v, src)) || loops::used_after(&l, src) {
         return;
     }
     let end = if node.kind_str() == "for_statement" { l.iterable.end_byte() } else { node.end_byte() };

@@ -72,7 +72,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(iterated) = loops::iterated_query(l.iterable, src) else { return };
     let Some(statement) = bulk_statement(&iterated.query, src) else { return };
     // The loaded objects (or the query) are needed elsewhere.
-    if iterated.variables.iter().any(|v| loops::other_uses(*v, src) > 0) || loops::used_after(&l, src) {
+    if iterated.variables.iter().any(|v| loops::has_other_uses(*v, src)) || loops::used_after(&l, src) {
         return;
     }
     checker.defer(Box::new(RowByRowWrite {

@@ -105,7 +105,7 @@ fn read_lookup(span: Node<'_>, src: &str) -> Option<Lookup> {
         let result_links = python::chain(inner, src).links;
         let executor = executor_of(&result_links, method)?;
         // The result is read once, here: the lookup is the whole use of it.
-        if loops::other_uses(chain.root, src) > 0 {
+        if loops::has_other_uses(chain.root, src) {
             return None;
         }
         (executor, value.byte_range())

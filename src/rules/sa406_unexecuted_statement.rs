@@ -37,7 +37,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
         Some(var) => {
             // Only local variables of a function: module-level names may be imported and run elsewhere.
             let Some(function) = python::enclosing_function(var) else { return };
-            if loops::other_uses(var, src) > 0 || reads_its_locals(function, src) {
+            if loops::has_other_uses(var, src) || reads_its_locals(function, src) {
                 return;
             }
             let name = checker.text(var);
