@@ -515,7 +515,7 @@ impl crate::checker::Deferred for PostgresOnly {
     fn resolve(&self, project: &crate::checker::Project<'_>, out: &mut Vec<crate::diagnostic::Diagnostic>) {
         let index = project.index;
         let entry =
-            index.revisions().iter().find(|e| e.module == project.file.module && e.facts.revision == self.revision);
+            index.revisions_of_module(&project.file.module).into_iter().find(|e| e.facts.revision == self.revision);
         let Some(entry) = entry else { return };
         if index.revision_dialect(&entry.path) != Some(Dialect::Postgresql) {
             return;

@@ -100,7 +100,8 @@ pub(crate) struct Engine {
     /// of certain names, or nodes whose text mentions certain words (`#sqlalint-mentions?`):
     /// most such nodes in a file are none of them, and at those the cursor is not started.
     gated: Option<CompiledQuery>,
-    gate_names: crate::fast_hash::FastMap<pattern::Slot, std::collections::HashSet<String, crate::fast_hash::FastState>>,
+    gate_names:
+        crate::fast_hash::FastMap<pattern::Slot, std::collections::HashSet<String, crate::fast_hash::FastState>>,
     /// `mention_words[kind_id]`: gated patterns rooted at this kind match only where the
     /// node's text mentions one of these words (see [`pattern::MENTIONS`]).
     mention_words: Vec<Vec<String>>,

@@ -3,7 +3,7 @@
 //! mixins and inheritance, across files), their inherited columns and
 //! relationships, and the reverse relationships that `backref=` creates.
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -81,6 +81,17 @@ pub(crate) struct ModelIndex {
     /// Every Alembic revision file of the project.
     #[serde(skip)]
     revisions: Vec<RevisionEntry>,
+    /// Indices into `revisions` by folder (absolute, normalised) and by module: every revision
+    /// file asks for its folder's peers, which a scan of all of them made quadratic.
+    #[serde(skip)]
+    revision_folders: HashMap<PathBuf, Vec<usize>>,
+    #[serde(skip)]
+    revision_modules: HashMap<String, Vec<usize>>,
+    /// Every revision id and every branch label some revision file declares.
+    #[serde(skip)]
+    revision_ids: std::collections::HashSet<String>,
+    #[serde(skip)]
+    revision_labels: std::collections::HashSet<String>,
     /// `(Model, relationship)` pairs some loader option in the project names.
     #[serde(skip)]
     eager_mentions: std::collections::HashSet<(String, String)>,
@@ -328,8 +339,12 @@ impl ModelIndex {
                 Some(RevisionEntry { path: path.clone(), module: f.module.clone(), facts: f.revision.clone()? })
             })
             .collect();
-        for entry in &index.revisions {
-            let folder = crate::walk::absolute(&entry.path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        for (i, entry) in index.revisions.iter().enumerate() {
+            let folder = revision_folder(&entry.path);
+            index.revision_folders.entry(folder.clone()).or_default().push(i);
+            index.revision_modules.entry(entry.module.clone()).or_default().push(i);
+            index.revision_ids.extend(entry.facts.revision.clone());
+            index.revision_labels.extend(entry.facts.branch_labels.iter().cloned());
             if let std::collections::hash_map::Entry::Vacant(slot) = index.environment_dialects.entry(folder) {
                 let dialect = crate::alembic::environment_dialect(slot.key());
                 slot.insert(dialect);
@@ -538,6 +553,32 @@ impl ModelIndex {
     pub(crate) fn revisions(&self) -> &[RevisionEntry] {
         super::deps::note(|| super::deps::Dep::Revisions);
         &self.revisions
+    }
+
+    /// The revision files in the folder of the file at `path`, in project order.
+    pub(crate) fn revisions_in_folder_of(&self, path: &Path) -> Vec<&RevisionEntry> {
+        super::deps::note(|| super::deps::Dep::Revisions);
+        let indices = self.revision_folders.get(&revision_folder(path)).map_or(&[][..], Vec::as_slice);
+        indices.iter().filter_map(|i| self.revisions.get(*i)).collect()
+    }
+
+    /// The revision files of module `module`, in project order.
+    pub(crate) fn revisions_of_module(&self, module: &str) -> Vec<&RevisionEntry> {
+        super::deps::note(|| super::deps::Dep::Revisions);
+        let indices = self.revision_modules.get(module).map_or(&[][..], Vec::as_slice);
+        indices.iter().filter_map(|i| self.revisions.get(*i)).collect()
+    }
+
+    /// Does some revision file of the project declare revision id `id`?
+    pub(crate) fn declares_revision(&self, id: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Revisions);
+        self.revision_ids.contains(id)
+    }
+
+    /// Does some revision file of the project declare branch label `label`?
+    pub(crate) fn declares_branch_label(&self, label: &str) -> bool {
+        super::deps::note(|| super::deps::Dep::Revisions);
+        self.revision_labels.contains(label)
     }
 
     /// Core tables of the project, with the module defining each.
@@ -881,6 +922,11 @@ fn inherited(
         }
     }
     (columns, relationships)
+}
+
+/// The folder of a revision file, absolute and normalised: its Alembic version folder.
+pub(crate) fn revision_folder(path: &Path) -> PathBuf {
+    crate::walk::absolute(path).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! cycles, and a file whose name carries another revision id. Resolved after the pass, against
 //! the revisions of the whole project (see [`crate::index::merge::ModelIndex::revisions`]).
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::alembic::{self, RevisionFacts};
 use crate::checker::{Checker, Deferred, Match, Project};
@@ -25,13 +25,10 @@ struct RevisionGraph {
     facts: RevisionFacts,
 }
 
-/// The version folder a revision file belongs to: its own folder. Alembic reads subfolders of a
-/// version folder only with `recursive_version_locations = true` (they often hold an archive
-/// of squashed revisions otherwise), so each folder is its own graph for forks and duplicates.
-fn environment(path: &Path) -> PathBuf {
-    let absolute = crate::walk::absolute(path);
-    absolute.parent().map(Path::to_path_buf).unwrap_or_default()
-}
+// The version folder a revision file belongs to is its own folder
+// (`ModelIndex::revisions_in_folder_of`). Alembic reads subfolders of a version folder only with
+// `recursive_version_locations = true` (they often hold an archive of squashed revisions
+// otherwise), so each folder is its own graph for forks and duplicates.
 
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
@@ -39,27 +36,13 @@ fn file_name(path: &Path) -> String {
 
 impl Deferred for RevisionGraph {
     fn resolve(&self, project: &Project<'_>, out: &mut Vec<Diagnostic>) {
-        let all = project.index.revisions();
-        let Some(me) = all.iter().find(|e| e.module == project.file.module && e.facts.revision == self.facts.revision)
-        else {
+        let mine = project.index.revisions_of_module(&project.file.module);
+        let Some(me) = mine.into_iter().find(|e| e.facts.revision == self.facts.revision) else {
             return;
         };
         let Some(revision) = self.facts.revision.as_deref() else { return };
-        let env = environment(&me.path);
-        // Every revision file asks this of every other one: compare folders as written (`Path`
-        // equality goes by components, without allocating) when both paths are written alike, and
-        // resolve against the working directory only when they are not.
-        let plain = |path: &Path| !path.components().any(|c| matches!(c, std::path::Component::ParentDir));
-        let peers: Vec<&RevisionEntry> = all
-            .iter()
-            .filter(|e| {
-                if e.path.is_absolute() == me.path.is_absolute() && plain(&e.path) && plain(&me.path) {
-                    e.path.parent() == me.path.parent()
-                } else {
-                    environment(&e.path) == env
-                }
-            })
-            .collect();
+        // The revision files of this version folder: one revision graph.
+        let peers: Vec<&RevisionEntry> = project.index.revisions_in_folder_of(&me.path);
         let mut report = |range: std::ops::Range<usize>, message: String, help: String| {
             out.push(Diagnostic { rule: self.rule, range, message, help: Some(help), fix: None });
         };
@@ -101,10 +84,10 @@ impl Deferred for RevisionGraph {
             );
         }
 
-        let ids: HashSet<&str> = all.iter().filter_map(|e| e.facts.revision.as_deref()).collect();
         // Dangling down_revision members (looked up in the whole project: environments may share history).
         if let Some(down) = &self.facts.down {
-            let missing: Vec<&str> = down.iter().map(String::as_str).filter(|d| !ids.contains(d)).collect();
+            let missing: Vec<&str> =
+                down.iter().map(String::as_str).filter(|d| !project.index.declares_revision(d)).collect();
             if !missing.is_empty() {
                 report(
                     self.facts.down_range.clone(),
@@ -121,15 +104,13 @@ impl Deferred for RevisionGraph {
             }
         }
         if let Some(range) = &self.facts.depends_range {
-            let labels: HashSet<&str> =
-                all.iter().flat_map(|e| e.facts.branch_labels.iter().map(String::as_str)).collect();
             // Alembic resolves full revision ids and branch labels here (a partial id is a `KeyError`).
             let missing: Vec<&str> = self
                 .facts
                 .depends_on
                 .iter()
                 .map(String::as_str)
-                .filter(|d| !labels.contains(d) && !ids.contains(d))
+                .filter(|d| !project.index.declares_branch_label(d) && !project.index.declares_revision(d))
                 .collect();
             if !missing.is_empty() {
                 report(
