@@ -460,10 +460,9 @@ impl Engine {
             }
         }
         let gated = |(slot, name): (pattern::Slot, &str)| self.gate_names.get(&slot).is_some_and(|n| n.contains(name));
-        if names.callee.is_some() || names.receiver.is_some() || names.keyword.is_some() || names.attribute.is_some() {
-            if names.slots().any(gated) {
-                return Some(names);
-            }
+        let named = names.callee.is_some() || names.receiver.is_some() || names.keyword.is_some();
+        if (named || names.attribute.is_some()) && names.slots().any(gated) {
+            return Some(names);
         }
         let words = self.mention_words.get(usize::from(kind)).filter(|w| !w.is_empty())?;
         let own = text.get(node.byte_range()).unwrap_or_default();
