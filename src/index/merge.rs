@@ -143,12 +143,29 @@ pub(crate) struct ModelIndex {
 /// dialects: equal fingerprints, equal indexes. The cache uses it for questions answered from
 /// the whole index (tables, column uses, modules), which it does not track one by one.
 fn fingerprint(files: &[(PathBuf, FileFacts)], dialects: &HashMap<PathBuf, Option<crate::alembic::Dialect>>) -> u64 {
+    use rayon::prelude::*;
     use std::hash::Hasher;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut sorted: Vec<&(PathBuf, FileFacts)> = files.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    for entry in sorted {
-        hasher.write(format!("{entry:?}").as_bytes());
+    // A digest per file, in parallel (this runs between the two parallel phases): the compact
+    // encoding of the facts, not their `Debug` text, which cost ten times as much.
+    let digests: Vec<u64> = sorted
+        .par_iter()
+        .map(|(path, facts)| {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            let path = path.as_os_str().as_encoded_bytes();
+            hasher.write_usize(path.len());
+            hasher.write(path);
+            match postcard::to_stdvec(facts) {
+                Ok(encoded) => hasher.write(&encoded),
+                Err(_) => hasher.write(format!("{facts:?}").as_bytes()),
+            }
+            hasher.finish()
+        })
+        .collect();
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for digest in digests {
+        hasher.write_u64(digest);
     }
     let mut dialects: Vec<_> = dialects.iter().collect();
     dialects.sort_by(|a, b| a.0.cmp(b.0));
@@ -203,6 +220,18 @@ impl ModelIndex {
         let resolve_class = |file: usize, dotted: &str| -> Option<usize> {
             resolve(files, &classes_by_name, |id| entries[id].file, file, dotted)
         };
+        // Whether a class descends from `SQLModel`, asked in every round of the fixpoint below.
+        let sqlmodel_memo: std::cell::RefCell<Vec<Option<bool>>> = std::cell::RefCell::new(vec![None; entries.len()]);
+        let is_sqlmodel = |id: usize| -> bool {
+            if let Some(Some(known)) = sqlmodel_memo.borrow().get(id) {
+                return *known;
+            }
+            let found = descends_from_sqlmodel(&entries, id, &resolve_class);
+            if let Some(slot) = sqlmodel_memo.borrow_mut().get_mut(id) {
+                *slot = Some(found);
+            }
+            found
+        };
         let mut lineage = vec![Lineage::Plain; entries.len()];
         // Fixpoint: lineage only moves up (Plain → Base/Mapped), so at most `entries.len()` rounds.
         for _ in 0..=entries.len() {
@@ -230,7 +259,7 @@ impl ModelIndex {
                         declarative = true;
                     } else if let Some(parent) = resolve_class(entry.file, base) {
                         // SQLModel: a class is a table only with its own `table=True`, whatever its parents.
-                        if descends_from_sqlmodel(&entries, parent, &resolve_class) {
+                        if is_sqlmodel(parent) {
                             declarative |= class.table_keyword;
                         } else if lineage[parent] != Lineage::Plain {
                             declarative = true;
@@ -272,7 +301,7 @@ impl ModelIndex {
                 continue;
             }
             let (mut columns, relationships) = inherited(&entries, id, &resolve_class);
-            if !descends_from_sqlmodel(&entries, id, &resolve_class) {
+            if !is_sqlmodel(id) {
                 columns.retain(|c| !c.plain_default);
             }
             let facts = &files[entry.file];
