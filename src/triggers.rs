@@ -146,7 +146,7 @@ impl Triggers {
         }
         if !self.text_substrings.is_empty() {
             for word in &self.text_substrings {
-                at.extend(text.match_indices(word.as_str()).map(|(i, _)| i));
+                at.extend(memchr::memmem::find_iter(text.as_bytes(), word.as_bytes()));
             }
         }
         if !self.text_substrings.is_empty() || !self.name_substrings.is_empty() {

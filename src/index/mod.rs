@@ -286,15 +286,14 @@ pub(crate) fn defined_names(text: &str) -> Vec<String> {
     // `class ` where only whitespace precedes it on its line (one substring search, not a
     // trim of every line). Only the indentation before each match is read back, so a huge
     // file without line breaks stays linear.
-    for (at, _) in text.match_indices("class ") {
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"class ") {
         let indented = text[..at].trim_end_matches(|c: char| c.is_whitespace() && c != '\n' && c != '\r');
         if indented.is_empty() || indented.ends_with(['\n', '\r']) {
             names.push(ident(text[at + 6..].trim_start()));
         }
     }
-    let mut rest = text;
-    while let Some(at) = rest.find("type(") {
-        rest = &rest[at + 5..];
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"type(") {
+        let rest = text.get(at + 5..).unwrap_or("");
         let trimmed = rest.trim_start();
         if let Some(quoted) = trimmed.strip_prefix('"').or_else(|| trimmed.strip_prefix('\'')) {
             names.push(ident(quoted));
@@ -311,9 +310,8 @@ pub(crate) fn defined_names(text: &str) -> Vec<String> {
 pub(crate) fn table_mentions(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     for marker in ["Table(", "__tablename__"] {
-        let mut rest = text;
-        while let Some(at) = rest.find(marker) {
-            rest = &rest[at + marker.len()..];
+        for at in memchr::memmem::find_iter(text.as_bytes(), marker.as_bytes()) {
+            let rest = text.get(at + marker.len()..).unwrap_or("");
             let value = rest.trim_start();
             let value = value.strip_prefix(['=', ':']).map_or(value, str::trim_start);
             let value = value.strip_prefix("str").map_or(value, |v| v.trim_start().strip_prefix('=').unwrap_or(v));
@@ -332,7 +330,7 @@ pub(crate) fn table_mentions(text: &str) -> Vec<String> {
 /// Does the text reflect whole databases, so that tables exist that nothing in the project names?
 pub(crate) fn has_unnamed_tables(text: &str) -> bool {
     // `Table("t", metadata, autoload_with=...)` and `DeferredReflection` models name their tables.
-    [".reflect(", "automap_base"].iter().any(|m| text.contains(m))
+    [".reflect(", "automap_base"].iter().any(|m| memchr::memmem::find(text.as_bytes(), m.as_bytes()).is_some())
 }
 
 /// Loader options that load (or block) a relationship so that per-row access costs no query.
@@ -344,10 +342,9 @@ const EAGER_OPTIONS: &[&str] = &["joinedload", "selectinload", "subqueryload", "
 pub(crate) fn eager_mentions(text: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     for marker in ["load(", "contains_eager("] {
-        let mut from = 0;
-        while let Some(at) = text.get(from..).and_then(|rest| rest.find(marker)) {
-            let open = from + at + marker.len() - 1;
-            from = open + 1;
+        for at in memchr::memmem::find_iter(text.as_bytes(), marker.as_bytes()) {
+            let open = at + marker.len() - 1;
+            let from = open + 1;
             let head = &text[..open];
             let word_start = head
                 .char_indices()
