@@ -1055,24 +1055,9 @@ pub(crate) fn has_other_uses(name: Node<'_>, src: &str) -> bool {
     let ident = text(name, src);
     let scope = python::enclosing_function(name).or_else(|| python::ancestors(name).last());
     let Some(scope) = scope else { return false };
-    // The walk below costs the scope's size: first, is the name spelt anywhere else in it?
-    let own = name.start_byte().checked_sub(scope.start_byte());
-    let scope_text = src.get(scope.byte_range()).unwrap_or("");
-    if !scope_text.match_indices(ident).any(|(at, _)| Some(at) != own) {
-        return false;
-    }
-    let mut stack = vec![scope];
-    while let Some(node) = stack.pop() {
-        if node.kind_str() == "identifier" {
-            if node.id() != name.id() && text(node, src) == ident && !is_binding_or_name(node, src) {
-                return true;
-            }
-            continue;
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
-    }
-    false
+    python::identifiers_named(scope, ident, src)
+        .into_iter()
+        .any(|node| node.id() != name.id() && !is_binding_or_name(node, src))
 }
 
 /// Is this identifier a binding (assignment or loop target, parameter), a rebinding read
@@ -1142,17 +1127,11 @@ pub(crate) fn used_after(l: &Loop<'_>, src: &str) -> bool {
 pub(crate) fn names_module_class(node: Node<'_>, name: &str, src: &str) -> bool {
     let head = name.split('.').next().unwrap_or(name);
     for function in python::ancestors(node).filter(|a| a.kind_str() == "function_definition") {
-        let mut stack = vec![function];
-        while let Some(n) = stack.pop() {
-            if n.kind_str() == "identifier" {
-                let plain = n.up().is_some_and(|p| !matches!(p.kind_str(), "attribute" | "keyword_argument"));
-                if plain && text(n, src) == head && is_binding_or_name(n, src) {
-                    return false;
-                }
-                continue;
+        for n in python::identifiers_named(function, head, src) {
+            let plain = n.up().is_some_and(|p| !matches!(p.kind_str(), "attribute" | "keyword_argument"));
+            if plain && is_binding_or_name(n, src) {
+                return false;
             }
-            let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
         }
     }
     if python::visible_imports(node, src).iter().any(|i| i.local == head || i.local == "*") {

@@ -180,6 +180,30 @@ pub(crate) fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     ancestors(node).find(|n| n.kind_str() == "function_definition")
 }
 
+/// Every `identifier` node under `root` (itself included, nested scopes too) whose text is
+/// `name`, in document order. Found from the places the text spells `name` (one substring
+/// search), not by walking the subtree: a walk costs the scope's size, and rules ask this of
+/// whole functions and modules.
+pub(crate) fn identifiers_named<'t>(root: Node<'t>, name: &str, src: &str) -> Vec<Node<'t>> {
+    let mut found = Vec::new();
+    let start = root.start_byte();
+    let Some(text) = src.get(root.byte_range()) else { return found };
+    if name.is_empty() {
+        return found;
+    }
+    for at in memchr::memmem::find_iter(text.as_bytes(), name.as_bytes()) {
+        let (from, to) = (start + at, start + at + name.len());
+        // The smallest named node holding those bytes: the identifier itself when one is spelt there.
+        let node = root.named_descendant_for_byte_range(from, to);
+        if let Some(node) =
+            node.filter(|n| n.kind_str() == "identifier" && n.start_byte() == from && n.end_byte() == to)
+        {
+            found.push(node);
+        }
+    }
+    found
+}
+
 /// Every node under `root` (itself included) that runs in its scope: nested functions, lambdas
 /// and classes are left out. Pre-order, document order. Iterative.
 pub(crate) fn scope_nodes<'t>(root: Node<'t>) -> Vec<Node<'t>> {
@@ -249,6 +273,45 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::*;
     use super::*;
+
+    /// `identifiers_named` finds exactly the identifiers a walk of the subtree finds.
+    #[test]
+    fn identifiers_named_matches_a_walk() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
+        let mut texts: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+            .unwrap_or_default();
+        texts.push("aa = a + aaa\nf'{a}' 'a' # a\nx.a = a(a=a)\ndef g(:\n    a\né = aé + a\n".into());
+        let mut checked = 0;
+        for text in texts {
+            let tree = parse(&text);
+            let mut all = Vec::new();
+            let mut stack = vec![tree.root_node()];
+            while let Some(node) = stack.pop() {
+                all.push(node);
+                let mut cursor = node.walk();
+                let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
+            let scopes: Vec<Node<'_>> = all.iter().copied().filter(|n| n.kind_str() == "function_definition").collect();
+            for scope in scopes.into_iter().chain([tree.root_node()]) {
+                let inside = |n: &Node<'_>| scope.start_byte() <= n.start_byte() && n.end_byte() <= scope.end_byte();
+                let idents: Vec<Node<'_>> =
+                    all.iter().copied().filter(|n| n.kind_str() == "identifier" && inside(n)).collect();
+                let mut names: Vec<&str> = idents.iter().map(|n| &text[n.byte_range()]).collect();
+                names.sort_unstable();
+                names.dedup();
+                for name in names.into_iter().filter(|n| !n.is_empty()) {
+                    let walked: Vec<usize> =
+                        idents.iter().filter(|n| &text[n.byte_range()] == name).map(|n| n.id()).collect();
+                    let found: Vec<usize> = identifiers_named(scope, name, &text).iter().map(|n| n.id()).collect();
+                    assert_eq!(found, walked, "{name} in {}", &text[scope.byte_range()]);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
 
     #[test]
     fn chain_flattens_method_calls() {

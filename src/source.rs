@@ -20,7 +20,7 @@ pub(crate) struct Position {
 impl SourceFile {
     pub(crate) fn new(text: String) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         let ascii = text.is_ascii();
         SourceFile { text, line_starts, ascii }
     }
