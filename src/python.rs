@@ -446,13 +446,13 @@ pub(crate) mod import_cache {
         pub(crate) value_kind: u16,
     }
 
-    /// (source address, source length, scope node id) and that scope's assignments.
-    type ScopeAssignments = ((usize, usize, usize), Vec<Assignment>);
+    /// (source address, source length, scope node id) → that scope's assignments.
+    type ScopeAssignments = crate::fast_hash::FastMap<(usize, usize, usize), Vec<Assignment>>;
 
     thread_local! {
         static ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
-        /// The assignments of the scope asked about last (see `query::assigned_value`).
+        /// The assignments of each scope asked about (see `query::assigned_value`).
         static ASSIGNMENTS: RefCell<Option<ScopeAssignments>> = const { RefCell::new(None) };
     }
 
@@ -475,23 +475,23 @@ pub(crate) mod import_cache {
         }
     }
 
-    /// The assignments of `scope`, computed by `collect` once per scope while the cache is on.
-    pub(crate) fn scope_assignments(
+    /// `read` of the assignments of `scope`, computed by `collect` once per scope while the cache is on.
+    pub(crate) fn with_scope_assignments<R>(
         scope: Node<'_>,
         src: &str,
         collect: impl FnOnce() -> Vec<Assignment>,
-    ) -> Vec<Assignment> {
+        read: impl FnOnce(&[Assignment]) -> R,
+    ) -> R {
         if !ACTIVE.with(std::cell::Cell::get) {
-            return collect();
+            return read(&collect());
         }
         let key = (src.as_ptr() as usize, src.len(), scope.id());
-        if let Some(hit) = ASSIGNMENTS.with(|c| c.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, v)| v.clone()))
-        {
-            return hit;
+        let known = ASSIGNMENTS.with(|c| c.borrow().as_ref().is_some_and(|m| m.contains_key(&key)));
+        if !known {
+            let found = collect();
+            ASSIGNMENTS.with(|c| c.borrow_mut().get_or_insert_with(Default::default).insert(key, found));
         }
-        let found = collect();
-        ASSIGNMENTS.with(|c| *c.borrow_mut() = Some((key, found.clone())));
-        found
+        ASSIGNMENTS.with(|c| read(c.borrow().as_ref().and_then(|m| m.get(&key)).map_or(&[][..], Vec::as_slice)))
     }
 
     /// The imports of a module (`depth` 2: into `if`/`try`/`with` blocks) or a function body

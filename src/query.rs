@@ -152,12 +152,19 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
         .and_then(|f| f.field("body"))
         .or_else(|| python::ancestors(name).find(|n| n.kind_str() == "module"))?;
     // The loop rules ask this for many names of one function: its assignments are listed once.
-    let assignments = python::import_cache::scope_assignments(scope, src, || scope_assignments(scope));
-    // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
-    let best = assignments
-        .iter()
-        .filter(|a| a.end <= name.start_byte() && src.get(a.name.0..a.name.1) == Some(ident))
-        .max_by_key(|a| a.value.0)?;
+    let best = python::import_cache::with_scope_assignments(
+        scope,
+        src,
+        || scope_assignments(scope),
+        |assignments| {
+            // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
+            assignments
+                .iter()
+                .filter(|a| a.end <= name.start_byte() && src.get(a.name.0..a.name.1) == Some(ident))
+                .max_by_key(|a| a.value.0)
+                .copied()
+        },
+    )?;
     let value = scope.descendant_for_byte_range(best.value.0, best.value.1)?;
     // The smallest node over the value's range is the value, unless a wrapper shares its range.
     let mut node = value;
