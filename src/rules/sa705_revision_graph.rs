@@ -50,7 +50,7 @@ impl Deferred for RevisionGraph {
         // Duplicate ids.
         let twins: Vec<String> = peers
             .iter()
-            .filter(|e| e.path != me.path && e.facts.revision.as_deref() == Some(revision))
+            .filter(|e| !std::ptr::eq(**e, me) && e.facts.revision.as_deref() == Some(revision))
             .map(|e| file_name(&e.path))
             .collect();
         if !twins.is_empty() {
@@ -125,13 +125,6 @@ impl Deferred for RevisionGraph {
             }
         }
 
-        // The graph of this environment: children of each revision.
-        let mut children: HashMap<&str, Vec<&RevisionEntry>> = HashMap::new();
-        for peer in &peers {
-            for down in peer.facts.down.iter().flatten() {
-                children.entry(down.as_str()).or_default().push(peer);
-            }
-        }
         let by_id: HashMap<&str, &RevisionEntry> =
             peers.iter().filter_map(|e| Some((e.facts.revision.as_deref()?, *e))).collect();
         // Cycles: walking down from this revision comes back to it.
@@ -150,11 +143,18 @@ impl Deferred for RevisionGraph {
         if !self.facts.branch_labels.is_empty() || peers.iter().any(|e| e.facts.down.is_none()) {
             return;
         }
+        // The graph of this environment: children of each revision.
+        let mut children: HashMap<&str, Vec<&RevisionEntry>> = HashMap::new();
+        for peer in &peers {
+            for down in peer.facts.down.iter().flatten() {
+                children.entry(down.as_str()).or_default().push(peer);
+            }
+        }
         let my_heads = heads_from(revision, &children);
         for parent in self.facts.down.iter().flatten() {
             let siblings: Vec<&RevisionEntry> = children
                 .get(parent.as_str())
-                .map(|c| c.iter().copied().filter(|s| s.path != me.path && s.facts.branch_labels.is_empty()).collect())
+                .map(|c| c.iter().copied().filter(|s| !std::ptr::eq(*s, me) && s.facts.branch_labels.is_empty()).collect())
                 .unwrap_or_default();
             let unmerged: Vec<&RevisionEntry> = siblings
                 .into_iter()
