@@ -121,9 +121,74 @@ impl<'t> OpCall<'t> {
     }
 }
 
+/// Byte ranges of one [`OpCall`]: the call, its operation name, its batch call.
+type OpSpans = (std::ops::Range<usize>, std::ops::Range<usize>, Option<std::ops::Range<usize>>, bool);
+
+thread_local! {
+    /// Per file (see `import_cache::generation`): each migration function's operations, which
+    /// every migration rule asks for — by byte ranges, found again in the tree on a hit.
+    static OPS: std::cell::RefCell<(u64, crate::fast_hash::FastMap<(usize, usize, usize), Vec<OpSpans>>)> =
+        std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
+}
+
+/// The call node spanning exactly `range` under `within`.
+fn call_at<'t>(within: Node<'t>, range: &std::ops::Range<usize>) -> Option<Node<'t>> {
+    // The smallest node over a call's bytes is the call: its children are strictly smaller.
+    within
+        .descendant_for_byte_range(range.start, range.end)
+        .filter(|n| n.kind_str() == "call" && n.byte_range() == *range)
+}
+
 /// Every Alembic operation call in a migration function, in source order. Nested function
 /// and class definitions are skipped: they run only if called.
 pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> {
+    let Some(generation) = python::import_cache::generation() else { return collect_op_calls(function, src) };
+    let key = (src.as_ptr() as usize, src.len(), function.id());
+    let known = OPS.with(|ops| {
+        let ops = ops.borrow();
+        if ops.0 != generation {
+            return None;
+        }
+        let spans = ops.1.get(&key)?;
+        spans
+            .iter()
+            .map(|(call, name, batch, autocommit)| {
+                let batch = match batch {
+                    Some(range) => Some(call_at(function, range)?),
+                    None => None,
+                };
+                Some(OpCall {
+                    call: call_at(function, call)?,
+                    name: src.get(name.clone())?,
+                    batch,
+                    autocommit: *autocommit,
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+    });
+    if let Some(known) = known {
+        return known;
+    }
+    let found = collect_op_calls(function, src);
+    let offset = |text: &str| {
+        let start = (text.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+        start..start + text.len()
+    };
+    let spans: Vec<OpSpans> = found
+        .iter()
+        .map(|op| (op.call.byte_range(), offset(op.name), op.batch.map(|b| b.byte_range()), op.autocommit))
+        .collect();
+    OPS.with(|ops| {
+        let mut ops = ops.borrow_mut();
+        if ops.0 != generation {
+            *ops = (generation, crate::fast_hash::FastMap::default());
+        }
+        ops.1.insert(key, spans);
+    });
+    found
+}
+
+fn collect_op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> {
     let mut out = Vec::new();
     let Some(body) = function.field("body") else { return out };
     // (node, batch tables bound by enclosing `with` statements, inside autocommit_block)
@@ -176,8 +241,35 @@ fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, s
     Some(OpCall { call, name, batch, autocommit })
 }
 
+thread_local! {
+    /// Like `OPS`, for [`calls`].
+    static CALLS: std::cell::RefCell<(u64, crate::fast_hash::FastMap<usize, Vec<std::ops::Range<usize>>>)> =
+        std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
+}
+
 /// Every call in a migration function, in source order (nested definitions skipped).
 pub(crate) fn calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
+    let Some(generation) = python::import_cache::generation() else { return collect_calls(function) };
+    let known = CALLS.with(|calls| {
+        let calls = calls.borrow();
+        let spans = calls.1.get(&function.id()).filter(|_| calls.0 == generation)?;
+        spans.iter().map(|range| call_at(function, range)).collect::<Option<Vec<_>>>()
+    });
+    if let Some(known) = known {
+        return known;
+    }
+    let found = collect_calls(function);
+    CALLS.with(|calls| {
+        let mut calls = calls.borrow_mut();
+        if calls.0 != generation {
+            *calls = (generation, crate::fast_hash::FastMap::default());
+        }
+        calls.1.insert(function.id(), found.iter().map(|c| c.byte_range()).collect());
+    });
+    found
+}
+
+fn collect_calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     let mut stack: Vec<Node<'t>> = function.field("body").into_iter().collect();
     while let Some(node) = stack.pop() {
@@ -619,6 +711,34 @@ def upgrade() -> None:
 def downgrade():
     pass
 "#;
+
+    /// Within an engine pass the operations and calls of a function are listed once, then
+    /// found again by their byte ranges: the same nodes, in the same order.
+    #[test]
+    fn cached_operations_and_calls_are_the_walked_ones() {
+        let tree = parse(REVISION);
+        let found = migration(tree.root_node(), REVISION).expect("a migration");
+        let key = |ops: &[OpCall<'_>]| -> Vec<_> {
+            ops.iter().map(|o| (o.call.id(), o.name.to_string(), o.batch.map(|b| b.id()), o.autocommit)).collect()
+        };
+        let ids = |calls: &[Node<'_>]| -> Vec<usize> { calls.iter().map(|c| c.id()).collect() };
+        let walked = key(&op_calls(found.upgrade, REVISION));
+        let walked_calls = ids(&calls(found.upgrade));
+        assert!(walked.len() >= 4 && walked.iter().any(|o| o.2.is_some()) && walked.iter().any(|o| o.3));
+        let _scope = crate::python::import_cache::scope();
+        for _ in 0..2 {
+            assert_eq!(key(&op_calls(found.upgrade, REVISION)), walked);
+            assert_eq!(ids(&calls(found.upgrade)), walked_calls);
+        }
+        // Another tree in another scope does not read this one's entries.
+        drop(_scope);
+        let other = REVISION.replace("op.create_table", "op.drop_table");
+        let tree2 = parse(&other);
+        let found2 = migration(tree2.root_node(), &other).expect("a migration");
+        let _scope = crate::python::import_cache::scope();
+        let names: Vec<&str> = op_calls(found2.upgrade, &other).iter().map(|o| o.name).collect();
+        assert_eq!(names.first(), Some(&"drop_table"));
+    }
 
     #[test]
     fn recognises_a_revision_and_its_operations() {

@@ -451,6 +451,9 @@ pub(crate) mod import_cache {
 
     thread_local! {
         static ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// Counts the scopes opened on this thread: caches elsewhere keyed by node ids tag
+        /// their entries with it, and drop them when it moved on (see [`generation`]).
+        static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
         static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
         /// The assignments of each scope asked about (see `query::assigned_value`).
         static ASSIGNMENTS: RefCell<Option<ScopeAssignments>> = const { RefCell::new(None) };
@@ -461,8 +464,15 @@ pub(crate) mod import_cache {
     pub(crate) fn scope() -> Guard {
         CACHE.with(|c| c.borrow_mut().take());
         ASSIGNMENTS.with(|c| c.borrow_mut().take());
+        GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
         ACTIVE.with(|a| a.set(true));
         Guard
+    }
+
+    /// The current scope's number while one is open on this thread (one file's engine pass):
+    /// a per-file cache elsewhere is valid only while this stays the same.
+    pub(crate) fn generation() -> Option<u64> {
+        ACTIVE.with(std::cell::Cell::get).then(|| GENERATION.with(std::cell::Cell::get))
     }
 
     pub(crate) struct Guard;
