@@ -124,10 +124,13 @@ impl<'t> OpCall<'t> {
 /// Byte ranges of one [`OpCall`]: the call, its operation name, its batch call.
 type OpSpans = (std::ops::Range<usize>, std::ops::Range<usize>, Option<std::ops::Range<usize>>, bool);
 
+/// A per-file cache: the `import_cache::generation` it belongs to, and its entries.
+type PerFile<K, V> = std::cell::RefCell<(u64, crate::fast_hash::FastMap<K, V>)>;
+
 thread_local! {
     /// Per file (see `import_cache::generation`): each migration function's operations, which
     /// every migration rule asks for — by byte ranges, found again in the tree on a hit.
-    static OPS: std::cell::RefCell<(u64, crate::fast_hash::FastMap<(usize, usize, usize), Vec<OpSpans>>)> =
+    static OPS: PerFile<(usize, usize, usize), Vec<OpSpans>> =
         std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
 }
 
@@ -243,7 +246,7 @@ fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, s
 
 thread_local! {
     /// Like `OPS`, for [`calls`].
-    static CALLS: std::cell::RefCell<(u64, crate::fast_hash::FastMap<usize, Vec<std::ops::Range<usize>>>)> =
+    static CALLS: PerFile<usize, Vec<std::ops::Range<usize>>> =
         std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
 }
 
