@@ -125,6 +125,32 @@ pub(crate) fn module_statements(node: Node<'_>) -> Vec<Node<'_>> {
 /// What the module-level name `name` is bound to, when every module-level binding of it is
 /// the same kind of factory / registry call. `None` for anything else.
 fn module_factory(node: Node<'_>, name: &str, src: &str) -> Option<SessionCall> {
+    thread_local! {
+        /// Per file pass (`import_cache::generation`): the answer for each name, as rules ask
+        /// it at every call of that name and each answer scans the module's statements.
+        static KNOWN: std::cell::RefCell<(u64, crate::fast_hash::FastMap<String, Option<SessionCall>>)> =
+            std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
+    }
+    let Some(generation) = python::import_cache::generation() else { return scan_module_factory(node, name, src) };
+    let known = KNOWN.with(|k| {
+        let k = k.borrow();
+        k.1.get(name).filter(|_| k.0 == generation).cloned()
+    });
+    if let Some(known) = known {
+        return known;
+    }
+    let found = scan_module_factory(node, name, src);
+    KNOWN.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.0 != generation {
+            *k = (generation, crate::fast_hash::FastMap::default());
+        }
+        k.1.insert(name.to_string(), found.clone());
+    });
+    found
+}
+
+fn scan_module_factory(node: Node<'_>, name: &str, src: &str) -> Option<SessionCall> {
     let mut found: Option<SessionCall> = None;
     for statement in module_statements(node) {
         let Some(assignment) = statement.named_child(0).filter(|n| n.kind_str() == "assignment") else {
