@@ -694,10 +694,7 @@ mod tests {
         );
         let full = Engine::build(true, &|_| true).unwrap();
         assert!(full.gated.is_none() && full.rest.root_kinds.is_none());
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
-        let mut texts: Vec<String> = std::fs::read_dir(dir)
-            .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
-            .unwrap_or_default();
+        let mut texts = crate::python::test_support::fixture_texts();
         texts.push("len(len(q.all()))  # noqa\nf(len(a.all()), [len(b.all()) for _ in x]  # c\n".into());
         texts.push("def f(:\n    len(session.query(U).all())  # broken\nclass\n".into());
         // Calls inside f-string interpolations are walked; other strings' parts are not.

@@ -249,6 +249,27 @@ pub(crate) mod test_support {
         crate::engine::parse(src).expect("parses")
     }
 
+    /// The text of every `.py` file under `tests/fixtures/rules` (the rule fixtures, with the
+    /// folders of the cross-file ones), sorted by path: real code in every dialect, for tests
+    /// that compare a fast path with a plain one.
+    pub(crate) fn fixture_texts() -> Vec<String> {
+        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules")];
+        let mut files = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for path in std::fs::read_dir(&dir).into_iter().flatten().filter_map(|e| Some(e.ok()?.path())) {
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "py") {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let texts: Vec<String> = files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect();
+        assert!(texts.len() > 40, "rule fixtures not found: {}", texts.len());
+        texts
+    }
+
     /// The first node of `kind` in document order.
     pub(crate) fn first<'t>(tree: &'t Tree, kind: &str) -> Node<'t> {
         let mut cursor = tree.walk();
@@ -277,10 +298,7 @@ mod tests {
     /// `identifiers_named` finds exactly the identifiers a walk of the subtree finds.
     #[test]
     fn identifiers_named_matches_a_walk() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
-        let mut texts: Vec<String> = std::fs::read_dir(dir)
-            .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
-            .unwrap_or_default();
+        let mut texts = fixture_texts();
         texts.push("aa = a + aaa\nf'{a}' 'a' # a\nx.a = a(a=a)\ndef g(:\n    a\né = aé + a\n".into());
         let mut checked = 0;
         for text in texts {

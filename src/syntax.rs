@@ -194,10 +194,7 @@ mod tests {
     /// path, under it and elsewhere in the tree; without a path they fall back to a descent.
     #[test]
     fn parents_from_the_walk_path_are_tree_sitters() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
-        let mut texts: Vec<String> = std::fs::read_dir(dir)
-            .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
-            .unwrap_or_default();
+        let mut texts = crate::python::test_support::fixture_texts();
         texts.push("def f(:\n    x = (\nclass\n".into());
         let descent = |node: Node<'_>| {
             let mut chain = Vec::new();
