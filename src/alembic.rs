@@ -19,6 +19,7 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 use tree_sitter::Node;
 
 use crate::python;
+use crate::python::import_cache::PerFile;
 
 /// A revision module's migration functions.
 pub(crate) struct Migration<'t> {
@@ -124,14 +125,10 @@ impl<'t> OpCall<'t> {
 /// Byte ranges of one [`OpCall`]: the call, its operation name, its batch call.
 type OpSpans = (std::ops::Range<usize>, std::ops::Range<usize>, Option<std::ops::Range<usize>>, bool);
 
-/// A per-file cache: the `import_cache::generation` it belongs to, and its entries.
-type PerFile<K, V> = std::cell::RefCell<(u64, crate::fast_hash::FastMap<K, V>)>;
-
 thread_local! {
-    /// Per file (see `import_cache::generation`): each migration function's operations, which
-    /// every migration rule asks for — by byte ranges, found again in the tree on a hit.
-    static OPS: PerFile<(usize, usize, usize), Vec<OpSpans>> =
-        std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
+    /// Each migration function's operations, which every migration rule asks for: by byte
+    /// ranges, found again in the tree on a hit.
+    static OPS: PerFile<(usize, usize, usize), Vec<OpSpans>> = PerFile::new();
 }
 
 /// The call node spanning exactly `range` under `within`.
@@ -145,31 +142,23 @@ fn call_at<'t>(within: Node<'t>, range: &std::ops::Range<usize>) -> Option<Node<
 /// Every Alembic operation call in a migration function, in source order. Nested function
 /// and class definitions are skipped: they run only if called.
 pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> {
-    let Some(generation) = python::import_cache::generation() else { return collect_op_calls(function, src) };
     let key = (src.as_ptr() as usize, src.len(), function.id());
     let known = OPS.with(|ops| {
-        let ops = ops.borrow();
-        if ops.0 != generation {
-            return None;
-        }
-        let spans = ops.1.get(&key)?;
-        spans
-            .iter()
-            .map(|(call, name, batch, autocommit)| {
-                let batch = match batch {
-                    Some(range) => Some(call_at(function, range)?),
-                    None => None,
-                };
-                Some(OpCall {
-                    call: call_at(function, call)?,
-                    name: src.get(name.clone())?,
-                    batch,
-                    autocommit: *autocommit,
+        ops.read(&key, |spans| {
+            spans
+                .iter()
+                .map(|(call, name, batch, autocommit)| {
+                    let batch = match batch {
+                        Some(range) => Some(call_at(function, range)?),
+                        None => None,
+                    };
+                    let call = call_at(function, call)?;
+                    Some(OpCall { call, name: src.get(name.clone())?, batch, autocommit: *autocommit })
                 })
-            })
-            .collect::<Option<Vec<_>>>()
+                .collect::<Option<Vec<_>>>()
+        })
     });
-    if let Some(known) = known {
+    if let Some(Some(known)) = known {
         return known;
     }
     let found = collect_op_calls(function, src);
@@ -177,17 +166,9 @@ pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> 
         let start = (text.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
         start..start + text.len()
     };
-    let spans: Vec<OpSpans> = found
-        .iter()
-        .map(|op| (op.call.byte_range(), offset(op.name), op.batch.map(|b| b.byte_range()), op.autocommit))
-        .collect();
-    OPS.with(|ops| {
-        let mut ops = ops.borrow_mut();
-        if ops.0 != generation {
-            *ops = (generation, crate::fast_hash::FastMap::default());
-        }
-        ops.1.insert(key, spans);
-    });
+    let spans =
+        found.iter().map(|op| (op.call.byte_range(), offset(op.name), op.batch.map(|b| b.byte_range()), op.autocommit));
+    OPS.with(|ops| ops.insert(key, spans.collect()));
     found
 }
 
@@ -246,29 +227,21 @@ fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, s
 
 thread_local! {
     /// Like `OPS`, for [`calls`].
-    static CALLS: PerFile<usize, Vec<std::ops::Range<usize>>> =
-        std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
+    static CALLS: PerFile<usize, Vec<std::ops::Range<usize>>> = PerFile::new();
 }
 
 /// Every call in a migration function, in source order (nested definitions skipped).
 pub(crate) fn calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
-    let Some(generation) = python::import_cache::generation() else { return collect_calls(function) };
     let known = CALLS.with(|calls| {
-        let calls = calls.borrow();
-        let spans = calls.1.get(&function.id()).filter(|_| calls.0 == generation)?;
-        spans.iter().map(|range| call_at(function, range)).collect::<Option<Vec<_>>>()
+        calls.read(&function.id(), |spans| {
+            spans.iter().map(|range| call_at(function, range)).collect::<Option<Vec<_>>>()
+        })
     });
-    if let Some(known) = known {
+    if let Some(Some(known)) = known {
         return known;
     }
     let found = collect_calls(function);
-    CALLS.with(|calls| {
-        let mut calls = calls.borrow_mut();
-        if calls.0 != generation {
-            *calls = (generation, crate::fast_hash::FastMap::default());
-        }
-        calls.1.insert(function.id(), found.iter().map(|c| c.byte_range()).collect());
-    });
+    CALLS.with(|calls| calls.insert(function.id(), found.iter().map(|c| c.byte_range()).collect()));
     found
 }
 

@@ -487,10 +487,41 @@ pub(crate) mod import_cache {
         Guard
     }
 
-    /// The current scope's number while one is open on this thread (one file's engine pass):
-    /// a per-file cache elsewhere is valid only while this stays the same.
-    pub(crate) fn generation() -> Option<u64> {
+    /// The current scope's number while one is open on this thread (one file's engine pass).
+    fn generation() -> Option<u64> {
         ACTIVE.with(std::cell::Cell::get).then(|| GENERATION.with(std::cell::Cell::get))
+    }
+
+    /// A thread-local cache for one file pass, for answers that other modules' helpers compute
+    /// per file (keyed by node ids or names of that file's tree): it answers only inside a
+    /// scope, and drops the entries of an earlier scope when it is next used.
+    pub(crate) struct PerFile<K, V>(RefCell<(u64, crate::fast_hash::FastMap<K, V>)>);
+
+    impl<K: std::hash::Hash + Eq, V> PerFile<K, V> {
+        pub(crate) fn new() -> Self {
+            PerFile(RefCell::new((0, crate::fast_hash::FastMap::default())))
+        }
+
+        /// `read` of the entry for `key` in the current pass; `None` outside a pass or if absent.
+        pub(crate) fn read<Q, R>(&self, key: &Q, read: impl FnOnce(&V) -> R) -> Option<R>
+        where
+            K: std::borrow::Borrow<Q>,
+            Q: std::hash::Hash + Eq + ?Sized,
+        {
+            let generation = generation()?;
+            let cache = self.0.borrow();
+            cache.1.get(key).filter(|_| cache.0 == generation).map(read)
+        }
+
+        /// Keeps `value` for `key` for the rest of the current pass (nothing outside a pass).
+        pub(crate) fn insert(&self, key: K, value: V) {
+            let Some(generation) = generation() else { return };
+            let mut cache = self.0.borrow_mut();
+            if cache.0 != generation {
+                *cache = (generation, crate::fast_hash::FastMap::default());
+            }
+            cache.1.insert(key, value);
+        }
     }
 
     pub(crate) struct Guard;

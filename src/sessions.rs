@@ -126,27 +126,15 @@ pub(crate) fn module_statements(node: Node<'_>) -> Vec<Node<'_>> {
 /// the same kind of factory / registry call. `None` for anything else.
 fn module_factory(node: Node<'_>, name: &str, src: &str) -> Option<SessionCall> {
     thread_local! {
-        /// Per file pass (`import_cache::generation`): the answer for each name, as rules ask
-        /// it at every call of that name and each answer scans the module's statements.
-        static KNOWN: std::cell::RefCell<(u64, crate::fast_hash::FastMap<String, Option<SessionCall>>)> =
-            std::cell::RefCell::new((0, crate::fast_hash::FastMap::default()));
+        /// The answer for each name, as rules ask it at every call of that name and each
+        /// answer scans the module's statements.
+        static KNOWN: python::import_cache::PerFile<String, Option<SessionCall>> = python::import_cache::PerFile::new();
     }
-    let Some(generation) = python::import_cache::generation() else { return scan_module_factory(node, name, src) };
-    let known = KNOWN.with(|k| {
-        let k = k.borrow();
-        k.1.get(name).filter(|_| k.0 == generation).cloned()
-    });
-    if let Some(known) = known {
+    if let Some(known) = KNOWN.with(|k| k.read(name, Option::clone)) {
         return known;
     }
     let found = scan_module_factory(node, name, src);
-    KNOWN.with(|k| {
-        let mut k = k.borrow_mut();
-        if k.0 != generation {
-            *k = (generation, crate::fast_hash::FastMap::default());
-        }
-        k.1.insert(name.to_string(), found.clone());
-    });
+    KNOWN.with(|k| k.insert(name.to_string(), found.clone()));
     found
 }
 
