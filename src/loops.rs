@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
+use crate::python::import_cache::PerFile;
 use crate::python::{self, unparen};
 use crate::query::{self, Dialect};
 
@@ -300,9 +301,20 @@ const NOT_ITERABLE: &[&str] = &[
 /// How many variable hops we follow (`a = q; b = a; for x in b`).
 const MAX_HOPS: usize = 4;
 
+thread_local! {
+    /// `origin` answers of this file pass, by (text, node): five loop rules ask it of each loop.
+    static ORIGINS: PerFile<(usize, usize, usize), Option<Origin>> = PerFile::new();
+}
+
 /// Finds where the entities produced by `iterable` come from.
 pub(crate) fn origin(iterable: Node<'_>, src: &str) -> Option<Origin> {
-    origin_at(unparen(iterable), src, 0)
+    let key = (src.as_ptr() as usize, src.len(), iterable.id());
+    if let Some(known) = ORIGINS.with(|origins| origins.read(&key, Option::clone)) {
+        return known;
+    }
+    let found = origin_at(unparen(iterable), src, 0);
+    ORIGINS.with(|origins| origins.insert(key, found.clone()));
+    found
 }
 
 fn origin_at(node: Node<'_>, src: &str, depth: usize) -> Option<Origin> {

@@ -18,6 +18,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if l.runs_once() {
         return;
     }
+    // Most loops iterate no query or model: ask that first, it is cheaper than reading the body.
+    let Some(origin) = loops::origin(l.iterable, src) else { return };
     let is_async = l.is_async();
     // In async code a plain lazy read raises MissingGreenlet (SA206); the awaited form is the N+1.
     let accesses: Vec<Access> =
@@ -25,7 +27,6 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if accesses.is_empty() {
         return;
     }
-    let Some(origin) = loops::origin(l.iterable, src) else { return };
     checker.defer(Box::new(NPlusOne {
         rule: checker.rule,
         origin,

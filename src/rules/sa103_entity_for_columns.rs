@@ -58,13 +58,14 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     if l.runs_once() {
         return;
     }
-    let Some(reads) = column_reads(&l, src) else { return };
-    if reads.is_empty() {
-        return;
-    }
+    // Most loops iterate no query: ask that first, it is cheaper than reading the body.
     let Some(origin) = loops::origin(l.iterable, src) else { return };
     let Root::Query { entity, line, .. } = origin.root else { return };
     if !origin.path.is_empty() {
+        return;
+    }
+    let Some(reads) = column_reads(&l, src) else { return };
+    if reads.is_empty() {
         return;
     }
     let Some(iterated) = loops::iterated_query(l.iterable, src) else { return };
