@@ -122,6 +122,7 @@ struct SyntaxIds {
     object: Option<std::num::NonZeroU16>,
     attribute_field: Option<std::num::NonZeroU16>,
     name: Option<std::num::NonZeroU16>,
+    right: Option<std::num::NonZeroU16>,
 }
 
 /// Everything one cursor walk over a file produced.
@@ -426,6 +427,7 @@ impl Engine {
             object: language.field_id_for_name("object"),
             attribute_field: language.field_id_for_name("attribute"),
             name: language.field_id_for_name("name"),
+            right: language.field_id_for_name("right"),
         };
         let triggers = rest.root_kinds.as_ref().and_then(|roots| {
             crate::triggers::Triggers::new(&language, roots, gate_names.values().flatten(), &mention_words)
@@ -547,6 +549,12 @@ impl Engine {
                             triggers.descends(kind)
                                 || node.has_error()
                                 || places.any_within(node.start_byte(), node.end_byte())
+                                || (triggers.chains(kind)
+                                    && self
+                                        .kinds
+                                        .right
+                                        .and_then(|f| node.child_by_field_id(f.get()))
+                                        .is_some_and(|right| triggers.chains(right.kind_id())))
                         };
                     if (kind != self.kinds.string || interpolates(node, text))
                         && places.as_mut().is_none_or(holds_match)
@@ -702,6 +710,12 @@ mod tests {
         // Expression subtrees are skipped unless they hold a trigger (`triggers`).
         texts.push("x = foo(a,  # noqa\n    b)\ny = bar([len(u.all()) for u in users])\nz = {'k': 'dynamic'}\n".into());
         texts.push("w = é(len(q.all()), {'posts': relationship('P', lazy='dynamic')})\nv = 1all(q)\n".into());
+        // Assignments are walked into only when chained (`c = d = ...`); simple statements hold comments.
+        texts.push(
+            "from sqlalchemy.orm import sessionmaker\nfrom a import (b,  # noqa\n    c)\nSessionLocal = sessionmaker()\n\n\n\
+             def f():\n    c = d = SessionLocal()\n    return d.get(User, 1)  # noqa: SA201\n"
+                .into(),
+        );
         for text in texts {
             let tree = parse(&text).unwrap();
             let file = SourceFile::new(text.clone());

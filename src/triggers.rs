@@ -33,30 +33,45 @@ pub(crate) struct Triggers {
     /// runs only, the others in the whole text.
     name_substrings: Vec<String>,
     text_substrings: Vec<String>,
-    /// `descend[kind_id]`: kinds whose subtree can hold statements or assignments (or an
-    /// `ERROR`): always walked.
+    /// `descend[kind_id]`: kinds whose subtree can hold statements (or an `ERROR`): always walked.
     descend: Vec<bool>,
+    /// `chain[kind_id]`: the [`CHAINS`] kinds.
+    chain: Vec<bool>,
 }
 
-/// Can subtrees of this kind hold statements or assignments?
-/// The grammar puts statements in `module` and `block` only, blocks in compound
-/// statements and their clauses, assignments in expression statements and assignments:
-/// none of these sits inside an expression. Comprehension clauses hold only expressions.
+/// Can subtrees of this kind hold statements? The grammar (`node-types.json`, checked by a
+/// test) puts statements in `module` and `block` only, blocks in compound statements, their
+/// clauses and definitions, and assignments in expression statements; simple statements
+/// (`return`, `import`, ...) and comprehension clauses hold only expressions. Assignments
+/// themselves are [`chains`].
 fn holds_statements(kind: &str) -> bool {
-    kind.ends_with("_statement")
-        || (kind.ends_with("_clause") && !matches!(kind, "for_in_clause" | "if_clause"))
-        || matches!(
-            kind,
-            "module"
-                | "block"
-                | "ERROR"
-                | "function_definition"
-                | "class_definition"
-                | "decorated_definition"
-                | "assignment"
-                | "augmented_assignment"
-        )
+    matches!(
+        kind,
+        "module"
+            | "block"
+            | "ERROR"
+            | "expression_statement"
+            | "if_statement"
+            | "elif_clause"
+            | "else_clause"
+            | "for_statement"
+            | "while_statement"
+            | "try_statement"
+            | "except_clause"
+            | "finally_clause"
+            | "with_statement"
+            | "match_statement"
+            | "case_clause"
+            | "function_definition"
+            | "class_definition"
+            | "decorated_definition"
+    )
 }
+
+/// Kinds that hold statements only as a chain: an assignment sits in an expression statement
+/// or as the `right` side of another assignment (`a = b = f()`), nowhere else. The walk enters
+/// one without a trigger place only when its right side is one of these.
+pub(crate) const CHAINS: [&str; 2] = ["assignment", "augmented_assignment"];
 
 impl Triggers {
     /// Triggers for an engine whose ungated patterns start at `root_kinds` (by kind id),
@@ -73,6 +88,7 @@ impl Triggers {
         let count = language.node_kind_count();
         let kind = |id: usize| u16::try_from(id).ok().and_then(|id| language.node_kind_for_id(id)).unwrap_or("");
         let descend: Vec<bool> = (0..count).map(|id| holds_statements(kind(id))).collect();
+        let chain: Vec<bool> = (0..count).map(|id| CHAINS.contains(&kind(id))).collect();
         let mut words: HashSet<Vec<u8>, _> = names.map(|n| n.as_bytes().to_vec()).collect();
         // The pass finds words as runs of ASCII name bytes: another word could never be found.
         if words
@@ -82,7 +98,7 @@ impl Triggers {
             return None;
         }
         for (id, rooted) in root_kinds.iter().enumerate() {
-            if !rooted || descend.get(id).copied().unwrap_or(false) {
+            if !rooted || descend.get(id).copied().unwrap_or(false) || chain.get(id).copied().unwrap_or(false) {
                 continue;
             }
             if !COMPREHENSIONS.contains(&kind(id)) {
@@ -108,12 +124,17 @@ impl Triggers {
         }
         let (name_substrings, text_substrings) =
             substrings.into_iter().partition(|s| s.bytes().all(|b| CLASS[usize::from(b)] >= DIGIT));
-        Some(Triggers { words, lengths, name_substrings, text_substrings, descend })
+        Some(Triggers { words, lengths, name_substrings, text_substrings, descend, chain })
     }
 
     /// Is a subtree of kind `kind_id` always walked?
     pub(crate) fn descends(&self, kind_id: u16) -> bool {
         self.descend.get(usize::from(kind_id)).copied().unwrap_or(true)
+    }
+
+    /// Is `kind_id` one of the [`CHAINS`] kinds, walked when its right side is one too?
+    pub(crate) fn chains(&self, kind_id: u16) -> bool {
+        self.chain.get(usize::from(kind_id)).copied().unwrap_or(false)
     }
 
     fn is_word(&self, token: &[u8]) -> bool {
@@ -252,6 +273,7 @@ impl Places {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn triggers() -> Triggers {
         let language = crate::engine::language();
@@ -293,6 +315,75 @@ mod tests {
         assert!(places.any_within(7, 17));
         assert!(places.any_within(11, 14));
         assert!(!places.any_within(20, 24));
+    }
+
+    /// `holds_statements` and `CHAINS` say what the grammar allows: a kind holds statements
+    /// exactly when a statement, block or assignment can sit somewhere under it, and an
+    /// assignment holds one only as its `right` child.
+    #[test]
+    fn statement_holders_are_the_grammars() {
+        let types: serde_json::Value = serde_json::from_str(tree_sitter_python::NODE_TYPES).unwrap();
+        let types = types.as_array().unwrap();
+        let name = |t: &serde_json::Value| t["type"].as_str().unwrap().to_string();
+        let subtypes: HashMap<String, Vec<String>> = types
+            .iter()
+            .filter_map(|t| Some((name(t), t["subtypes"].as_array()?.iter().map(name).collect())))
+            .collect();
+        fn expand(kind: &str, subtypes: &HashMap<String, Vec<String>>, out: &mut HashSet<String>) {
+            match subtypes.get(kind) {
+                Some(kinds) => kinds.iter().for_each(|k| expand(k, subtypes, out)),
+                None => {
+                    out.insert(kind.to_string());
+                }
+            }
+        }
+        // Children of each named kind, by field (`""`: unfielded children), supertypes expanded.
+        let mut children: HashMap<String, Vec<(String, HashSet<String>)>> = HashMap::new();
+        for t in types.iter().filter(|t| t["named"] == true && t.get("subtypes").is_none()) {
+            let mut slots = Vec::new();
+            let fields = t["fields"].as_object().into_iter().flatten().map(|(f, v)| (f.clone(), v));
+            for (field, slot) in fields.chain(t.get("children").map(|c| (String::new(), c))) {
+                let mut kinds = HashSet::new();
+                for k in slot["types"].as_array().unwrap().iter().filter(|k| k["named"] == true) {
+                    expand(&name(k), &subtypes, &mut kinds);
+                }
+                slots.push((field, kinds));
+            }
+            children.insert(name(t), slots);
+        }
+        let mut statements = HashSet::new();
+        for supertype in ["_simple_statement", "_compound_statement"] {
+            expand(supertype, &subtypes, &mut statements);
+        }
+        assert!(statements.contains("return_statement") && statements.contains("for_statement"));
+        statements.insert("block".to_string());
+        statements.extend(CHAINS.iter().map(|c| c.to_string()));
+        // Kinds under which a statement can sit (fixpoint over the child relation).
+        let mut holds: HashSet<String> = HashSet::new();
+        loop {
+            let before = holds.len();
+            for (kind, slots) in &children {
+                if slots.iter().flat_map(|(_, kinds)| kinds).any(|k| statements.contains(k) || holds.contains(k)) {
+                    holds.insert(kind.clone());
+                }
+            }
+            if holds.len() == before {
+                break;
+            }
+        }
+        for kind in children.keys() {
+            if CHAINS.contains(&kind.as_str()) {
+                assert!(!holds_statements(kind), "{kind}");
+                for (field, kinds) in &children[kind] {
+                    for k in kinds.iter().filter(|k| statements.contains(*k) || holds.contains(*k)) {
+                        assert!(field == "right" && CHAINS.contains(&k.as_str()), "{kind}.{field}: {k}");
+                    }
+                }
+            } else {
+                assert_eq!(holds_statements(kind), holds.contains(kind), "{kind}");
+            }
+        }
+        assert!(holds_statements("ERROR"));
     }
 
     #[test]
