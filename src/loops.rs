@@ -539,7 +539,10 @@ pub(crate) fn collect_options(found: &query::QueryExpr<'_>, src: &str, eager: &m
     }
 }
 
-/// Every value assigned to the identifier `name` in its scope before `name` is used.
+/// Every value assigned to the identifier `name` in its scope before `name` is used: each
+/// `name = value` that ends before the use, outside nested functions, classes and lambdas.
+/// Found from the places the text spells the name, not by walking everything before the use
+/// (SA108, SA404 and SA405 ask this of module-level names, whose scope is the whole file).
 pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>> {
     let ident = text(name, src);
     let Some(scope) = python::enclosing_function(name)
@@ -549,28 +552,22 @@ pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>>
         return Vec::new();
     };
     let mut values = Vec::new();
-    // An assignment to the name spells it before the name: else the walk would find none.
-    let before = src.get(scope.start_byte()..name.start_byte()).unwrap_or("");
-    if !before.contains(ident) {
-        return values;
-    }
-    let mut stack = vec![scope];
-    while let Some(node) = stack.pop() {
-        if node.start_byte() >= name.start_byte() {
+    for target in python::identifiers_named(scope, ident, src) {
+        if target.end_byte() > name.start_byte() {
+            break;
+        }
+        // Root first, the target's parent last: the assignment, under no nested scope of `scope`.
+        let chain = crate::syntax::chain_to(target);
+        let Some(at) = chain.iter().position(|n| n.id() == scope.id()) else { continue };
+        let Some((assignment, between)) = chain[at + 1..].split_last() else { continue };
+        if assignment.kind_str() != "assignment"
+            || assignment.end_byte() > name.start_byte()
+            || between.iter().any(|n| matches!(n.kind_str(), "function_definition" | "class_definition" | "lambda"))
+            || assignment.field("left").is_none_or(|left| left.id() != target.id())
+        {
             continue;
         }
-        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        if node.kind_str() == "assignment" {
-            if let (Some(left), Some(right)) = (node.field("left"), node.field("right")) {
-                if node.end_byte() <= name.start_byte() && left.kind_str() == "identifier" && text(left, src) == ident {
-                    values.push(right);
-                }
-            }
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+        values.extend(assignment.field("right"));
     }
     values.sort_by_key(|v| v.start_byte());
     values
@@ -800,6 +797,69 @@ mod tests {
         let o = origin(l.iterable, src).unwrap();
         assert_eq!(o.path, path(&["posts"]));
         assert!(matches!(o.root, Root::Query { ref entity, .. } if entity == "User"));
+    }
+
+    /// What `assignments_before` finds: every assignment to the name under `scope`, walked.
+    fn assignments_walked<'t>(scope: Node<'t>, name: Node<'t>, src: &str) -> Vec<Node<'t>> {
+        let ident = text(name, src);
+        let mut values = Vec::new();
+        let mut stack = vec![scope];
+        while let Some(node) = stack.pop() {
+            if node.start_byte() >= name.start_byte()
+                || (node.id() != scope.id()
+                    && matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda"))
+            {
+                continue;
+            }
+            if node.kind_str() == "assignment" {
+                if let (Some(left), Some(right)) = (node.field("left"), node.field("right")) {
+                    if node.end_byte() <= name.start_byte()
+                        && left.kind_str() == "identifier"
+                        && text(left, src) == ident
+                    {
+                        values.push(right);
+                    }
+                }
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        values.sort_by_key(|v| v.start_byte());
+        values
+    }
+
+    /// `assignments_before` finds exactly the assignments a walk of the scope finds, for
+    /// every identifier of every fixture.
+    #[test]
+    fn assignments_before_matches_a_walk() {
+        let mut texts = crate::python::test_support::fixture_texts();
+        texts.push(
+            "a = 1\nb = a = f()\ndef g(a=a):\n    a = 2\n    h = lambda: (a := 3)\n    class C:\n        a = 4\n    \
+             a += 1\n    a: int = 5\n    (a) = 6\n    a, b = 7, 8\n    a = a\n    return a\nx = [a for a in b]\nprint(a)\n\
+             def k(:\n    a = 9\n    a\n"
+                .into(),
+        );
+        let mut checked = 0;
+        for text in texts {
+            let tree = parse(&text);
+            let mut stack = vec![tree.root_node()];
+            while let Some(node) = stack.pop() {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+                if node.kind_str() != "identifier" {
+                    continue;
+                }
+                let scope = python::enclosing_function(node)
+                    .and_then(|f| f.field("body"))
+                    .or_else(|| python::ancestors(node).find(|n| n.kind_str() == "module"));
+                let walked = scope.map(|scope| assignments_walked(scope, node, &text)).unwrap_or_default();
+                let found = assignments_before(node, &text);
+                let ids = |v: &[Node<'_>]| v.iter().map(|n| n.id()).collect::<Vec<_>>();
+                assert_eq!(ids(&found), ids(&walked), "{} at {}", &text[node.byte_range()], node.start_byte());
+                checked += usize::from(!walked.is_empty());
+            }
+        }
+        assert!(checked > 500, "{checked}");
     }
 
     #[test]
