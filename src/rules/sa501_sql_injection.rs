@@ -1161,6 +1161,39 @@ impl<'s, 't> Analysis<'s, 't> {
         }
     }
 
+    /// Every `name = value` and `name += value` under `scope` before the use `name`, outside
+    /// nested functions, classes and lambdas, in source order (`a = b = value`: `value`).
+    /// Found from the places the text spells the name, not by walking everything before the use.
+    fn assignments_to(&self, scope: Node<'t>, name: Node<'t>) -> Vec<Assigned<'t>> {
+        let mut found = Vec::new();
+        for target in python::identifiers_named(scope, self.text(name), self.src) {
+            if target.end_byte() > name.start_byte() {
+                break;
+            }
+            // Root first, the target's parent last: the assignment, under no nested scope of `scope`.
+            let chain = crate::syntax::chain_to(target);
+            let Some(at) = chain.iter().position(|n| n.id() == scope.id()) else { continue };
+            let Some((&node, between)) = chain[at + 1..].split_last() else { continue };
+            let augmented = node.kind_str() == "augmented_assignment";
+            if !(augmented || node.kind_str() == "assignment")
+                || contains(node, name)
+                || between.iter().any(|n| matches!(n.kind_str(), "function_definition" | "class_definition" | "lambda"))
+                || node.field("left").is_none_or(|left| left.id() != target.id())
+            {
+                continue;
+            }
+            let Some(mut value) = node.field("right") else { continue };
+            while value.kind_str() == "assignment" {
+                match value.field("right") {
+                    Some(right) => value = right,
+                    None => break,
+                }
+            }
+            found.push(Assigned { node, value, augmented });
+        }
+        found
+    }
+
     /// Values that may reach the use `name`: the right-hand sides of assignments to it
     /// earlier in the same function (or module) body, from the last one that certainly
     /// runs before the use, and the `+=` operands after that. `None` when out of look-ups.
@@ -1169,39 +1202,9 @@ impl<'s, 't> Analysis<'s, 't> {
             return None;
         }
         self.lookups -= 1;
-        let ident = self.text(name);
         let scope =
             self.enclosing_function(name).and_then(|f| f.field("body")).or_else(|| self.module())?;
-        let mut found: Vec<Assigned<'t>> = Vec::new();
-        let mut stack = vec![scope];
-        while let Some(node) = stack.pop() {
-            if node.start_byte() >= name.start_byte() {
-                continue;
-            }
-            match node.kind_str() {
-                "function_definition" | "class_definition" | "lambda" => continue,
-                "assignment" | "augmented_assignment" if !contains(node, name) => {
-                    if let (Some(left), Some(mut value)) =
-                        (node.field("left"), node.field("right"))
-                    {
-                        if left.kind_str() == "identifier" && self.text(left) == ident {
-                            // `a = b = value`
-                            while value.kind_str() == "assignment" {
-                                match value.field("right") {
-                                    Some(right) => value = right,
-                                    None => break,
-                                }
-                            }
-                            found.push(Assigned { node, value, augmented: node.kind_str() == "augmented_assignment" });
-                        }
-                    }
-                }
-                _ => {}
-            }
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
-        }
-        found.sort_by_key(|a| a.node.start_byte());
+        let mut found = self.assignments_to(scope, name);
         // The last plain assignment in a block that encloses the use runs before it: earlier ones are dead.
         let dominating = found.iter().rposition(|a| {
             !a.augmented
@@ -1460,6 +1463,75 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The assignments `reaching` started from, found by walking everything before the use.
+    fn assignments_walked<'t>(analysis: &Analysis<'_, 't>, scope: Node<'t>, name: Node<'t>) -> Vec<Assigned<'t>> {
+        let ident = analysis.text(name);
+        let mut found: Vec<Assigned<'t>> = Vec::new();
+        let mut stack = vec![scope];
+        while let Some(node) = stack.pop() {
+            if node.start_byte() >= name.start_byte() {
+                continue;
+            }
+            match node.kind_str() {
+                "function_definition" | "class_definition" | "lambda" => continue,
+                "assignment" | "augmented_assignment" if !contains(node, name) => {
+                    if let (Some(left), Some(mut value)) = (node.field("left"), node.field("right")) {
+                        if left.kind_str() == "identifier" && analysis.text(left) == ident {
+                            while value.kind_str() == "assignment" {
+                                match value.field("right") {
+                                    Some(right) => value = right,
+                                    None => break,
+                                }
+                            }
+                            found.push(Assigned { node, value, augmented: node.kind_str() == "augmented_assignment" });
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        found.sort_by_key(|a| a.node.start_byte());
+        found
+    }
+
+    /// `assignments_to` finds what the walk finds, for every identifier of every fixture.
+    #[test]
+    fn assignments_to_matches_a_walk() {
+        let mut texts = crate::python::test_support::fixture_texts();
+        texts.push(
+            "q = 'a'\nq = r = q + 'b'\ndef g(q=q):\n    q = 2\n    h = lambda: (q := 3)\n    class C:\n        q = 4\n    \
+             q += 'x' + q\n    q: str = 5\n    (q) = 6\n    q, r = 7, 8\n    text(q)\ndef k(:\n    q = 9\n    q\n"
+                .into(),
+        );
+        let mut checked = 0;
+        for text in texts {
+            let tree = crate::python::test_support::parse(&text);
+            let mut stack = vec![tree.root_node()];
+            while let Some(node) = stack.pop() {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+                if node.kind_str() != "identifier" {
+                    continue;
+                }
+                let base: Vec<Node<'_>> = std::iter::once(node).chain(python::ancestors(node)).collect();
+                let analysis = Analysis { src: &text, lookups: MAX_LOOKUPS, base };
+                let Some(scope) = analysis.enclosing_function(node).and_then(|f| f.field("body")).or_else(|| analysis.module())
+                else {
+                    continue;
+                };
+                let key = |found: Vec<Assigned<'_>>| {
+                    found.iter().map(|a| (a.node.id(), a.value.id(), a.augmented)).collect::<Vec<_>>()
+                };
+                let walked = key(assignments_walked(&analysis, scope, node));
+                assert_eq!(key(analysis.assignments_to(scope, node)), walked, "{} at {}", &text[node.byte_range()], node.start_byte());
+                checked += usize::from(!walked.is_empty());
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
 
     #[test]
     fn percent_templates() {
