@@ -1462,6 +1462,10 @@ fn strip_comment(line: &str) -> &str {
 /// Does the code at `node` see an import of one of `packages` (`import alembic`,
 /// `from alembic import op`, `from sqlalchemy.testing import fixtures`)? Top-level package match.
 pub(crate) fn imports_package(node: Node<'_>, packages: &[&str], src: &str) -> bool {
+    // An import's module is spelt in the text: most files spell none of these packages.
+    if !packages.iter().any(|p| spells(src, p)) {
+        return false;
+    }
     visible_imports(node, src).iter().any(|i| {
         let module = i.module.trim_start_matches('.');
         packages.iter().any(|p| module.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
@@ -1502,12 +1506,31 @@ pub(crate) fn calls_sqlalchemy(call: Node<'_>, src: &str) -> bool {
     if function.kind_str() == "attribute" && first == "db" {
         return true;
     }
+    // The import's module is spelt in the text (`flask_sqlalchemy` spells `sqlalchemy`).
+    if !spells(src, "sqlalchemy") && !spells(src, "sqlmodel") {
+        return false;
+    }
     let imports = visible_imports(call, src);
     let mut by_name = imports.iter().filter(|i| i.local == first).peekable();
     if by_name.peek().is_none() {
         return false;
     }
     by_name.all(|i| is_sql_module(i.module))
+}
+
+/// Does `src` contain `word`? Kept per file pass: rules ask it of the same few words at every
+/// call they check, before reading the imports (whose modules are spelt in the text).
+fn spells(src: &str, word: &str) -> bool {
+    thread_local! {
+        static SPELT: import_cache::PerFile<(usize, usize, String), bool> = import_cache::PerFile::new();
+    }
+    let key = (src.as_ptr() as usize, src.len(), word.to_string());
+    if let Some(known) = SPELT.with(|spelt| spelt.read(&key, |known| *known)) {
+        return known;
+    }
+    let found = memchr::memmem::find(src.as_bytes(), word.as_bytes()).is_some();
+    SPELT.with(|spelt| spelt.insert(key, found));
+    found
 }
 
 /// Does the module of `node` import anything from SQLAlchemy, SQLModel, Flask-SQLAlchemy or Alembic?
@@ -1519,5 +1542,6 @@ pub(crate) fn imports_sqlalchemy(node: Node<'_>, src: &str) -> bool {
 
 /// Does the module of `node` import Alembic (a migration script, whose models are frozen copies)?
 pub(crate) fn imports_alembic(node: Node<'_>, src: &str) -> bool {
-    visible_imports(node, src).iter().any(|i| i.module == "alembic" || i.module.starts_with("alembic."))
+    spells(src, "alembic")
+        && visible_imports(node, src).iter().any(|i| i.module == "alembic" || i.module.starts_with("alembic."))
 }
