@@ -165,10 +165,10 @@ impl Triggers {
             }
             self.check_token(bytes, start, i, &mut at);
         }
-        if !self.text_substrings.is_empty() {
-            for word in &self.text_substrings {
-                at.extend(memchr::memmem::find_iter(text.as_bytes(), word.as_bytes()));
-            }
+        // A word of name bytes occurs only inside a run of name bytes: searching the whole text
+        // finds the same places as searching each run, in far fewer steps.
+        for word in self.name_substrings.iter().chain(&self.text_substrings) {
+            every_occurrence(bytes, word.as_bytes(), &mut at);
         }
         if !self.text_substrings.is_empty() || !self.name_substrings.is_empty() {
             at.sort_unstable();
@@ -190,16 +190,16 @@ impl Triggers {
         if found {
             at.push(start);
         }
-        for word in &self.name_substrings {
-            let (Some(&first), Some(last)) = (word.as_bytes().first(), token.len().checked_sub(word.len())) else {
-                continue;
-            };
-            for offset in (0..=last).filter(|&j| token[j] == first) {
-                if token[offset..].starts_with(word.as_bytes()) {
-                    at.push(start + offset);
-                }
-            }
-        }
+    }
+}
+
+/// Appends the start of every occurrence of `word` in `bytes`, overlapping ones included.
+fn every_occurrence(bytes: &[u8], word: &[u8], at: &mut Vec<usize>) {
+    let finder = memchr::memmem::Finder::new(word);
+    let mut from = 0;
+    while let Some(found) = bytes.get(from..).and_then(|rest| finder.find(rest)) {
+        at.push(from + found);
+        from += found + 1;
     }
 }
 
@@ -284,7 +284,7 @@ mod tests {
         let names = ["all".to_string(), "query".to_string()];
         let mut mentions = vec![Vec::new(); roots.len()];
         mentions[usize::from(language.id_for_node_kind("pair", true))] =
-            vec!["dynamic".to_string(), "y = ".to_string()];
+            vec!["dynamic".to_string(), "y = ".to_string(), "abab".to_string(), "= =".to_string()];
         mentions[usize::from(language.id_for_node_kind("module", true))] = vec!["down_revision".to_string()];
         Triggers::new(&language, &roots, names.iter(), &mentions).expect("statement and comprehension roots")
     }
@@ -304,6 +304,8 @@ mod tests {
         // Mentions match inside words and strings; statement-level mentions are not needed.
         assert_eq!(places("{'k': 'nondynamic'} down_revision"), vec![10]);
         assert_eq!(places("{'k': 'lazy = x'} dynamicdynamic"), vec![10, 18, 25]);
+        // Overlapping occurrences are each a place.
+        assert_eq!(places("x_ababab = = = 1"), vec![2, 4, 9, 11]);
     }
 
     #[test]
