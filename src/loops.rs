@@ -742,7 +742,7 @@ pub(crate) fn access_chain(node: Node<'_>, var: &str, src: &str) -> Option<Acces
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::test_support::{first, parse};
+    use crate::python::test_support::{first, named_nodes, parse};
 
     fn origin_of(src: &str) -> Option<Origin> {
         let tree = parse(src);
@@ -842,13 +842,7 @@ mod tests {
         let mut checked = 0;
         for text in texts {
             let tree = parse(&text);
-            let mut stack = vec![tree.root_node()];
-            while let Some(node) = stack.pop() {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-                if node.kind_str() != "identifier" {
-                    continue;
-                }
+            for node in named_nodes(&tree).into_iter().filter(|n| n.kind_str() == "identifier") {
                 let scope = python::enclosing_function(node)
                     .and_then(|f| f.field("body"))
                     .or_else(|| python::ancestors(node).find(|n| n.kind_str() == "module"));

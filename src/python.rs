@@ -270,6 +270,19 @@ pub(crate) mod test_support {
         texts
     }
 
+    /// Every named node of `tree`, in document order (what a walk of `named_children` visits).
+    pub(crate) fn named_nodes(tree: &Tree) -> Vec<Node<'_>> {
+        let mut all = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            all.push(node);
+            let mut cursor = node.walk();
+            let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+            stack.extend(children.into_iter().rev());
+        }
+        all
+    }
+
     /// The first node of `kind` in document order.
     pub(crate) fn first<'t>(tree: &'t Tree, kind: &str) -> Node<'t> {
         let mut cursor = tree.walk();
@@ -303,14 +316,7 @@ mod tests {
         let mut checked = 0;
         for text in texts {
             let tree = parse(&text);
-            let mut all = Vec::new();
-            let mut stack = vec![tree.root_node()];
-            while let Some(node) = stack.pop() {
-                all.push(node);
-                let mut cursor = node.walk();
-                let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-                stack.extend(children.into_iter().rev());
-            }
+            let all = named_nodes(&tree);
             let scopes: Vec<Node<'_>> = all.iter().copied().filter(|n| n.kind_str() == "function_definition").collect();
             for scope in scopes.into_iter().chain([tree.root_node()]) {
                 let inside = |n: &Node<'_>| scope.start_byte() <= n.start_byte() && n.end_byte() <= scope.end_byte();

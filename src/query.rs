@@ -180,24 +180,6 @@ fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
         match node.kind_str() {
-            // Assignments are statements (or the right side of a chained one): descend only
-            // through statements, never into expressions, nested scopes or definitions — a scan
-            // of every node made this lookup the costliest step of the loop rules.
-            "module"
-            | "block"
-            | "expression_statement"
-            | "if_statement"
-            | "elif_clause"
-            | "else_clause"
-            | "for_statement"
-            | "while_statement"
-            | "try_statement"
-            | "except_clause"
-            | "except_group_clause"
-            | "finally_clause"
-            | "with_statement"
-            | "match_statement"
-            | "case_clause" => {}
             "assignment" => {
                 if let (Some(left), Some(right)) = (node.field("left"), node.field("right")) {
                     if left.kind_str() == "identifier" {
@@ -210,6 +192,12 @@ fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
                     }
                 }
             }
+            // Assignments are statements (or the right side of a chained one): descend only
+            // through what holds statements, never into expressions, nested scopes or
+            // definitions — a scan of every node made this lookup the costliest step of the
+            // loop rules.
+            "function_definition" | "class_definition" | "decorated_definition" | "ERROR" => continue,
+            kind if crate::triggers::holds_statements(kind) => {}
             _ => continue,
         }
         let mut cursor = node.walk();

@@ -44,7 +44,7 @@ pub(crate) struct Triggers {
 /// clauses and definitions, and assignments in expression statements; simple statements
 /// (`return`, `import`, ...) and comprehension clauses hold only expressions. Assignments
 /// themselves are [`chains`].
-fn holds_statements(kind: &str) -> bool {
+pub(crate) fn holds_statements(kind: &str) -> bool {
     matches!(
         kind,
         "module"

@@ -1509,13 +1509,8 @@ mod tests {
         let mut checked = 0;
         for text in texts {
             let tree = crate::python::test_support::parse(&text);
-            let mut stack = vec![tree.root_node()];
-            while let Some(node) = stack.pop() {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-                if node.kind_str() != "identifier" {
-                    continue;
-                }
+            let nodes = crate::python::test_support::named_nodes(&tree);
+            for node in nodes.into_iter().filter(|n| n.kind_str() == "identifier") {
                 let base: Vec<Node<'_>> = std::iter::once(node).chain(python::ancestors(node)).collect();
                 let analysis = Analysis { src: &text, lookups: MAX_LOOKUPS, base };
                 let Some(scope) = analysis.enclosing_function(node).and_then(|f| f.field("body")).or_else(|| analysis.module())
