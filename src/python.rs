@@ -308,6 +308,72 @@ mod tests {
     use super::test_support::*;
     use super::*;
 
+    /// The `with ... as name` value `bound_value` took, found by walking everything before the use.
+    fn with_value_walked<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> {
+        let ident = src.get(name.byte_range())?;
+        let scope = enclosing_function(name)
+            .and_then(|f| f.field("body"))
+            .or_else(|| ancestors(name).find(|n| n.kind_str() == "module"))?;
+        let mut with_value: Option<Node<'t>> = None;
+        let mut stack = vec![scope];
+        while let Some(node) = stack.pop() {
+            if node.start_byte() >= name.start_byte() {
+                continue;
+            }
+            match node.kind_str() {
+                "function_definition" | "class_definition" | "lambda" => continue,
+                "as_pattern" if node.parent().is_some_and(|p| p.kind_str() == "with_item") => {
+                    let alias = node.field("alias").and_then(|a| a.named_child(0).or(Some(a)));
+                    if alias.and_then(|a| src.get(a.byte_range())) == Some(ident) {
+                        if let Some(value) = node.named_child(0) {
+                            if with_value.is_none_or(|w| w.start_byte() < value.start_byte()) {
+                                with_value = Some(value);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        with_value
+    }
+
+    /// `bound_value` finds what the walk finds, for every identifier of every fixture.
+    #[test]
+    fn bound_value_matches_a_walk() {
+        let mut texts = fixture_texts();
+        texts.push(
+            "with open(s) as s, g(s) as (s):\n    s\nwith h(s) as s:\n    pass\ndef f(s):\n    with a() as s:\n        \
+             def g():\n            with b() as s:\n                pass\n        s = c()\n        with d(s) as s, e(s) as t:\n            \
+             s.x\n    lambda: [s for s in s]\n    s\nclass C:\n    with k() as s:\n        s\n"
+                .into(),
+        );
+        let mut checked = 0;
+        for text in texts {
+            let tree = parse(&text);
+            for node in named_nodes(&tree).into_iter().filter(|n| n.kind_str() == "identifier") {
+                let walked = with_value_walked(node, &text);
+                let assigned = crate::query::assigned_value(node, &text);
+                let expected = match (assigned, walked) {
+                    (Some(a), Some(w)) => Some(if a.start_byte() > w.start_byte() { a } else { w }),
+                    (a, w) => a.or(w),
+                };
+                let found = bound_value(node, &text);
+                assert_eq!(
+                    found.map(|n| n.id()),
+                    expected.map(|n| n.id()),
+                    "{} at {}",
+                    &text[node.byte_range()],
+                    node.start_byte()
+                );
+                checked += usize::from(walked.is_some());
+            }
+        }
+        assert!(checked > 20, "{checked}");
+    }
+
     /// `identifiers_named` finds exactly the identifiers a walk of the subtree finds.
     #[test]
     fn identifiers_named_matches_a_walk() {
@@ -1340,28 +1406,32 @@ pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> 
     let scope = enclosing_function(name)
         .and_then(|f| f.field("body"))
         .or_else(|| ancestors(name).find(|n| n.kind_str() == "module"))?;
+    // `with value as name` items started before the use, from where the text spells the name
+    // (walking everything before the use cost the size of the scope).
     let mut with_value: Option<Node<'t>> = None;
-    let mut stack = vec![scope];
-    while let Some(node) = stack.pop() {
-        if node.start_byte() >= name.start_byte() {
+    for target in identifiers_named(scope, ident, src) {
+        // Root first, the target's parent last.
+        let chain = crate::syntax::chain_to(target);
+        let Some(at) = chain.iter().position(|n| n.id() == scope.id()) else { continue };
+        let path = &chain[at + 1..];
+        // The `as` pattern is the target's parent (the alias) or grandparent (through it).
+        let Some(i) = path.iter().rposition(|n| n.kind_str() == "as_pattern") else { continue };
+        let pattern = path[i];
+        let in_with = i.checked_sub(1).is_some_and(|p| path[p].kind_str() == "with_item");
+        let alias = pattern.field("alias").and_then(|a| a.named_child(0).or(Some(a)));
+        if i + 2 < path.len()
+            || !in_with
+            || pattern.start_byte() >= name.start_byte()
+            || alias.is_none_or(|a| a.id() != target.id())
+            || path[..i].iter().any(|n| matches!(n.kind_str(), "function_definition" | "class_definition" | "lambda"))
+        {
             continue;
         }
-        match node.kind_str() {
-            "function_definition" | "class_definition" | "lambda" => continue,
-            "as_pattern" if node.up().is_some_and(|p| p.kind_str() == "with_item") => {
-                let alias = node.field("alias").and_then(|a| a.named_child(0).or(Some(a)));
-                if alias.and_then(|a| src.get(a.byte_range())) == Some(ident) {
-                    if let Some(value) = node.named_child(0) {
-                        if with_value.is_none_or(|w| w.start_byte() < value.start_byte()) {
-                            with_value = Some(value);
-                        }
-                    }
-                }
+        if let Some(value) = pattern.named_child(0) {
+            if with_value.is_none_or(|w| w.start_byte() < value.start_byte()) {
+                with_value = Some(value);
             }
-            _ => {}
         }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
     }
     match (assigned, with_value) {
         (Some(a), Some(w)) => Some(if a.start_byte() > w.start_byte() { a } else { w }),
