@@ -552,17 +552,13 @@ pub(crate) fn assignments_before<'t>(name: Node<'t>, src: &str) -> Vec<Node<'t>>
         return Vec::new();
     };
     let mut values = Vec::new();
-    for target in python::identifiers_named(scope, ident, src) {
+    for (target, path) in python::own_spellings(scope, ident, src) {
         if target.end_byte() > name.start_byte() {
             break;
         }
-        // Root first, the target's parent last: the assignment, under no nested scope of `scope`.
-        let chain = crate::syntax::chain_to(target);
-        let Some(at) = chain.iter().position(|n| n.id() == scope.id()) else { continue };
-        let Some((assignment, between)) = chain[at + 1..].split_last() else { continue };
+        let Some(&assignment) = path.last() else { continue };
         if assignment.kind_str() != "assignment"
             || assignment.end_byte() > name.start_byte()
-            || between.iter().any(|n| matches!(n.kind_str(), "function_definition" | "class_definition" | "lambda"))
             || assignment.field("left").is_none_or(|left| left.id() != target.id())
         {
             continue;

@@ -204,6 +204,26 @@ pub(crate) fn identifiers_named<'t>(root: Node<'t>, name: &str, src: &str) -> Ve
     found
 }
 
+/// Where `scope`'s own code spells the identifier `name`, in document order: each identifier
+/// with the nodes between `scope` and it (its parent last), leaving out those inside nested
+/// functions, classes and lambdas. Helpers that looked for bindings of a name by walking every
+/// node before its use start here instead.
+pub(crate) fn own_spellings<'t>(
+    scope: Node<'t>,
+    name: &str,
+    src: &str,
+) -> impl Iterator<Item = (Node<'t>, Vec<Node<'t>>)> + 't {
+    identifiers_named(scope, name, src).into_iter().filter_map(move |target| {
+        // Root first, the target's parent last: one descent.
+        let mut chain = crate::syntax::chain_to(target);
+        let at = chain.iter().position(|n| n.id() == scope.id())?;
+        chain.drain(..=at);
+        let nested =
+            chain.iter().any(|n| matches!(n.kind_str(), "function_definition" | "class_definition" | "lambda"));
+        (!nested).then_some((target, chain))
+    })
+}
+
 /// Every node under `root` (itself included) that runs in its scope: nested functions, lambdas
 /// and classes are left out. Pre-order, document order. Iterative.
 pub(crate) fn scope_nodes<'t>(root: Node<'t>) -> Vec<Node<'t>> {
@@ -1409,11 +1429,7 @@ pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> 
     // `with value as name` items started before the use, from where the text spells the name
     // (walking everything before the use cost the size of the scope).
     let mut with_value: Option<Node<'t>> = None;
-    for target in identifiers_named(scope, ident, src) {
-        // Root first, the target's parent last.
-        let chain = crate::syntax::chain_to(target);
-        let Some(at) = chain.iter().position(|n| n.id() == scope.id()) else { continue };
-        let path = &chain[at + 1..];
+    for (target, path) in own_spellings(scope, ident, src) {
         // The `as` pattern is the target's parent (the alias) or grandparent (through it).
         let Some(i) = path.iter().rposition(|n| n.kind_str() == "as_pattern") else { continue };
         let pattern = path[i];
@@ -1423,7 +1439,6 @@ pub(crate) fn bound_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t>> 
             || !in_with
             || pattern.start_byte() >= name.start_byte()
             || alias.is_none_or(|a| a.id() != target.id())
-            || path[..i].iter().any(|n| matches!(n.kind_str(), "function_definition" | "class_definition" | "lambda"))
         {
             continue;
         }

@@ -1166,18 +1166,14 @@ impl<'s, 't> Analysis<'s, 't> {
     /// Found from the places the text spells the name, not by walking everything before the use.
     fn assignments_to(&self, scope: Node<'t>, name: Node<'t>) -> Vec<Assigned<'t>> {
         let mut found = Vec::new();
-        for target in python::identifiers_named(scope, self.text(name), self.src) {
+        for (target, path) in python::own_spellings(scope, self.text(name), self.src) {
             if target.end_byte() > name.start_byte() {
                 break;
             }
-            // Root first, the target's parent last: the assignment, under no nested scope of `scope`.
-            let chain = crate::syntax::chain_to(target);
-            let Some(at) = chain.iter().position(|n| n.id() == scope.id()) else { continue };
-            let Some((&node, between)) = chain[at + 1..].split_last() else { continue };
+            let Some(&node) = path.last() else { continue };
             let augmented = node.kind_str() == "augmented_assignment";
             if !(augmented || node.kind_str() == "assignment")
                 || contains(node, name)
-                || between.iter().any(|n| matches!(n.kind_str(), "function_definition" | "class_definition" | "lambda"))
                 || node.field("left").is_none_or(|left| left.id() != target.id())
             {
                 continue;
