@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use super::{BaseKind, ClassFacts, Column, CoreTable, FileFacts, LoadStrategy, Relationship};
 
+/// The facts the index is built from: each file's path and facts, borrowed from the run.
+pub(crate) type Files<'a> = [(&'a Path, &'a FileFacts)];
+
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Model {
     pub(crate) name: String,
@@ -81,10 +84,11 @@ pub(crate) struct ModelIndex {
     /// Every Alembic revision file of the project.
     #[serde(skip)]
     revisions: Vec<RevisionEntry>,
-    /// Indices into `revisions` by folder (absolute, normalised) and by module: every revision
-    /// file asks for its folder's peers, which a scan of all of them made quadratic.
+    /// The revision graph of each folder (absolute, normalised), and indices into `revisions` by
+    /// module: every revision file asks for its folder's graph, which a scan of all revisions, or
+    /// building the graph again for each file, made quadratic.
     #[serde(skip)]
-    revision_folders: HashMap<PathBuf, Vec<usize>>,
+    revision_folders: HashMap<PathBuf, RevisionFolder>,
     #[serde(skip)]
     revision_modules: HashMap<String, Vec<usize>>,
     /// Every revision id and every branch label some revision file declares.
@@ -106,7 +110,7 @@ pub(crate) struct ModelIndex {
     /// Class names defined anywhere in the project and every imported name: what a string
     /// reference such as `relationship("User")` may resolve to beyond the mapped models.
     #[serde(skip)]
-    known_names: std::collections::HashSet<String>,
+    known_names: std::collections::HashSet<String, crate::fast_hash::FastState>,
     /// `(Class, attribute)` assigned at module level after the class body.
     #[serde(skip)]
     late_attributes: std::collections::HashSet<(String, String)>,
@@ -142,11 +146,11 @@ pub(crate) struct ModelIndex {
 /// A hash of the facts of every file (in path order) and of the migration environments'
 /// dialects: equal fingerprints, equal indexes. The cache uses it for questions answered from
 /// the whole index (tables, column uses, modules), which it does not track one by one.
-fn fingerprint(files: &[(PathBuf, FileFacts)], dialects: &HashMap<PathBuf, Option<crate::alembic::Dialect>>) -> u64 {
+fn fingerprint(files: &Files<'_>, dialects: &HashMap<PathBuf, Option<crate::alembic::Dialect>>) -> u64 {
     use rayon::prelude::*;
     use std::hash::Hasher;
-    let mut sorted: Vec<&(PathBuf, FileFacts)> = files.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut sorted: Vec<&(&Path, &FileFacts)> = files.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
     // A digest per file, in parallel (this runs between the two parallel phases): the compact
     // encoding of the facts, not their `Debug` text, which cost ten times as much.
     let digests: Vec<u64> = sorted
@@ -202,7 +206,7 @@ enum Lineage {
 }
 
 impl ModelIndex {
-    pub(crate) fn build(files: &[(PathBuf, FileFacts)]) -> ModelIndex {
+    pub(crate) fn build(files: &Files<'_>) -> ModelIndex {
         let declared = declared_bases(files);
         let entries: Vec<Entry<'_>> = files
             .iter()
@@ -232,6 +236,26 @@ impl ModelIndex {
             }
             found
         };
+        // What each base name of each class stands for does not change between the rounds of the
+        // fixpoint below: resolved once, in parallel (this runs between the two parallel phases).
+        let base_refs: Vec<Vec<BaseRef>> = {
+            use rayon::prelude::*;
+            entries
+                .par_iter()
+                .map(|entry| {
+                    let bases = entry.class.bases.iter();
+                    bases
+                        .map(|base| {
+                            BaseRef::of(
+                                base,
+                                || is_declarative_name(files, &declared, entry.file, base),
+                                || resolve_class(entry.file, base),
+                            )
+                        })
+                        .collect()
+                })
+                .collect()
+        };
         let mut lineage = vec![Lineage::Plain; entries.len()];
         // Fixpoint: lineage only moves up (Plain → Base/Mapped), so at most `entries.len()` rounds.
         for _ in 0..=entries.len() {
@@ -248,22 +272,18 @@ impl ModelIndex {
                 {
                     declarative = true;
                 }
-                for base in &class.bases {
-                    let last = base.rsplit('.').next().unwrap_or(base);
-                    if matches!(last, "DeclarativeBase" | "DeclarativeBaseNoMeta") {
-                        is_root = true;
-                        declarative = true;
-                    } else if last == "SQLModel" {
-                        declarative |= class.table_keyword;
-                    } else if is_declarative_name(files, &declared, entry.file, base) {
-                        declarative = true;
-                    } else if let Some(parent) = resolve_class(entry.file, base) {
-                        // SQLModel: a class is a table only with its own `table=True`, whatever its parents.
-                        if is_sqlmodel(parent) {
-                            declarative |= class.table_keyword;
-                        } else if lineage[parent] != Lineage::Plain {
+                for base in &base_refs[id] {
+                    match *base {
+                        BaseRef::DeclarativeRoot => {
+                            is_root = true;
                             declarative = true;
                         }
+                        BaseRef::SqlModel => declarative |= class.table_keyword,
+                        BaseRef::DeclarativeName => declarative = true,
+                        // SQLModel: a class is a table only with its own `table=True`, whatever its parents.
+                        BaseRef::Class(parent) if is_sqlmodel(parent) => declarative |= class.table_keyword,
+                        BaseRef::Class(parent) => declarative |= lineage[parent] != Lineage::Plain,
+                        BaseRef::Unknown => {}
                     }
                 }
                 // A literal `__tablename__` with column or relationship definitions is a mapped
@@ -316,7 +336,7 @@ impl ModelIndex {
             index.models.push(Model {
                 name: entry.class.name.clone(),
                 module: facts.1.module.clone(),
-                path: facts.0.clone(),
+                path: facts.0.to_path_buf(),
                 line: entry.class.line,
                 tablename,
                 columns,
@@ -359,18 +379,24 @@ impl ModelIndex {
         for (path, facts) in files {
             for used in &facts.column_uses {
                 let places = index.column_uses.entry((used.model.clone(), used.attribute.clone())).or_default();
-                places.push((path.clone(), used.line));
+                places.push((path.to_path_buf(), used.line));
             }
         }
         index.revisions = files
             .iter()
             .filter_map(|(path, f)| {
-                Some(RevisionEntry { path: path.clone(), module: f.module.clone(), facts: f.revision.clone()? })
+                Some(RevisionEntry { path: path.to_path_buf(), module: f.module.clone(), facts: f.revision.clone()? })
             })
             .collect();
         for (i, entry) in index.revisions.iter().enumerate() {
             let folder = revision_folder(&entry.path);
-            index.revision_folders.entry(folder.clone()).or_default().push(i);
+            let graph = index.revision_folders.entry(folder.clone()).or_default();
+            graph.members.push(i);
+            // Later files win a duplicate id, as Alembic's own map does.
+            graph.by_id.extend(entry.facts.revision.clone().map(|id| (id, i)));
+            for down in entry.facts.down.iter().flatten() {
+                graph.children.entry(down.clone()).or_default().push(i);
+            }
             index.revision_modules.entry(entry.module.clone()).or_default().push(i);
             index.revision_ids.extend(entry.facts.revision.clone());
             index.revision_labels.extend(entry.facts.branch_labels.iter().cloned());
@@ -587,8 +613,14 @@ impl ModelIndex {
     /// The revision files in the folder of the file at `path`, in project order.
     pub(crate) fn revisions_in_folder_of(&self, path: &Path) -> Vec<&RevisionEntry> {
         super::deps::note(|| super::deps::Dep::Revisions);
-        let indices = self.revision_folders.get(&revision_folder(path)).map_or(&[][..], Vec::as_slice);
+        let indices = self.revision_folders.get(&revision_folder(path)).map_or(&[][..], |f| f.members.as_slice());
         indices.iter().filter_map(|i| self.revisions.get(*i)).collect()
+    }
+
+    /// The revision graph of the folder of the file at `path`.
+    pub(crate) fn revision_graph_of(&self, path: &Path) -> FolderGraph<'_> {
+        super::deps::note(|| super::deps::Dep::Revisions);
+        FolderGraph { revisions: &self.revisions, folder: self.revision_folders.get(&revision_folder(path)) }
     }
 
     /// The revision files of module `module`, in project order.
@@ -729,13 +761,13 @@ impl ModelIndex {
 /// Every `(name, kind)` of a base some file defines (asked for each base class of each class).
 type DeclaredBases<'a> = std::collections::HashSet<(&'a str, BaseKind)>;
 
-fn declared_bases(files: &[(PathBuf, FileFacts)]) -> DeclaredBases<'_> {
+fn declared_bases<'a>(files: &Files<'a>) -> DeclaredBases<'a> {
     files.iter().flat_map(|(_, f)| f.bases.iter().map(|b| (b.name.as_str(), b.kind))).collect()
 }
 
 /// Is `dotted` (as written in `file`) a declarative base name: `Base` from `declarative_base()`,
 /// `db.Model` of a `SQLAlchemy()` handle, or `Model = db.Model` — here or imported?
-fn is_declarative_name(files: &[(PathBuf, FileFacts)], bases: &DeclaredBases<'_>, file: usize, dotted: &str) -> bool {
+fn is_declarative_name(files: &Files<'_>, bases: &DeclaredBases<'_>, file: usize, dotted: &str) -> bool {
     let facts = &files[file].1;
     let (head, last) = match dotted.rsplit_once('.') {
         Some((head, last)) => (Some(head), last),
@@ -765,9 +797,67 @@ fn is_declarative_name(files: &[(PathBuf, FileFacts)], bases: &DeclaredBases<'_>
     }
 }
 
+/// The revision files of one version folder, and their graph.
+#[derive(Debug, Default)]
+struct RevisionFolder {
+    /// Indices into [`ModelIndex::revisions`], in project order.
+    members: Vec<usize>,
+    /// Revision id → the (last) member declaring it.
+    by_id: HashMap<String, usize>,
+    /// Revision id → the members naming it in `down_revision`, in project order.
+    children: HashMap<String, Vec<usize>>,
+}
+
+/// One version folder's revision graph, read from the index (see [`ModelIndex::revision_graph_of`]).
+pub(crate) struct FolderGraph<'a> {
+    revisions: &'a [RevisionEntry],
+    folder: Option<&'a RevisionFolder>,
+}
+
+impl<'a> FolderGraph<'a> {
+    /// The revision file of the folder declaring `id` (the last one, if several do).
+    pub(crate) fn revision(&self, id: &str) -> Option<&'a RevisionEntry> {
+        self.folder?.by_id.get(id).and_then(|i| self.revisions.get(*i))
+    }
+
+    /// The revision files of the folder whose `down_revision` names `id`, in project order.
+    pub(crate) fn children(&self, id: &str) -> impl Iterator<Item = &'a RevisionEntry> + use<'a> {
+        let revisions = self.revisions;
+        let found = self.folder.and_then(|f| f.children.get(id)).map_or(&[][..], Vec::as_slice);
+        found.iter().filter_map(move |i| revisions.get(*i))
+    }
+}
+
+/// What a base name written in a class statement stands for, as the lineage fixpoint of
+/// [`ModelIndex::build`] reads it.
+#[derive(Clone, Copy)]
+enum BaseRef {
+    /// `DeclarativeBase` or `DeclarativeBaseNoMeta`.
+    DeclarativeRoot,
+    SqlModel,
+    /// A declarative base the project declares (`Base = declarative_base()`, `db.Model`).
+    DeclarativeName,
+    /// A class entry of the project.
+    Class(usize),
+    Unknown,
+}
+
+impl BaseRef {
+    /// Checks in this order, the first that holds wins: the name's last part, then
+    /// `declarative_name`, then `class`.
+    fn of(dotted: &str, declarative_name: impl FnOnce() -> bool, class: impl FnOnce() -> Option<usize>) -> Self {
+        match dotted.rsplit('.').next().unwrap_or(dotted) {
+            "DeclarativeBase" | "DeclarativeBaseNoMeta" => BaseRef::DeclarativeRoot,
+            "SQLModel" => BaseRef::SqlModel,
+            _ if declarative_name() => BaseRef::DeclarativeName,
+            _ => class().map_or(BaseRef::Unknown, BaseRef::Class),
+        }
+    }
+}
+
 /// Resolves a base class name written in `file` to a class entry.
 fn resolve(
-    files: &[(PathBuf, FileFacts)],
+    files: &Files<'_>,
     by_name: &HashMap<&str, Vec<usize>>,
     file_of: impl Fn(usize) -> usize,
     file: usize,
@@ -800,8 +890,16 @@ fn resolve(
 /// come from paths relative to the project root (`src.app.models`) while code imports them
 /// as its packages see them (`app.models`).
 pub(crate) fn qualifies(module: &str, name: &str, target: &str) -> bool {
-    let full = if module.is_empty() { name.to_string() } else { format!("{module}.{name}") };
-    full == target || full.ends_with(&format!(".{target}"))
+    // `module.name` is `target`, or ends with `.target`, read without building either string.
+    match target.strip_suffix(name) {
+        None => false,
+        // `name` alone: `module.name` ends with `.name` (or is `name`).
+        Some("") => true,
+        // `head.` must be `module.` or a dotted suffix of it.
+        Some(head) => head.strip_suffix('.').is_some_and(|head| {
+            module.strip_suffix(head).is_some_and(|rest| (rest.is_empty() && !module.is_empty()) || rest.ends_with('.'))
+        }),
+    }
 }
 
 /// Base names that end a class's ancestry without hiding attributes from the index.
@@ -822,7 +920,7 @@ const KNOWN_ROOTS: &[&str] = &[
 /// that is not built on a custom class, or one of [`KNOWN_ROOTS`]? And the entry of its
 /// topmost mapped ancestor.
 fn ancestry(
-    files: &[(PathBuf, FileFacts)],
+    files: &Files<'_>,
     declared: &DeclaredBases<'_>,
     entries: &[Entry<'_>],
     lineage: &[Lineage],
@@ -973,7 +1071,29 @@ mod tests {
                 (PathBuf::from(path), facts)
             })
             .collect();
-        ModelIndex::build(&facts)
+        let files: Vec<(&Path, &FileFacts)> = facts.iter().map(|(path, facts)| (path.as_path(), facts)).collect();
+        ModelIndex::build(&files)
+    }
+
+    #[test]
+    fn qualifies_is_the_dotted_name_or_a_dotted_suffix_of_it() {
+        let written = |module: &str, name: &str, target: &str| {
+            let full = if module.is_empty() { name.to_string() } else { format!("{module}.{name}") };
+            full == target || full.ends_with(&format!(".{target}"))
+        };
+        // Names are identifiers; modules and targets any dotted text.
+        let parts = ["", "a", "b", "ab", ".", "a.", ".a", "a.b", "b.a", "a.a", "..", "a..b"];
+        for module in parts {
+            for name in ["a", "b", "ab"] {
+                for target in parts.iter().flat_map(|h| parts.iter().map(move |t| format!("{h}{t}"))) {
+                    assert_eq!(
+                        qualifies(module, name, &target),
+                        written(module, name, &target),
+                        "{module:?} {name:?} {target:?}"
+                    );
+                }
+            }
+        }
     }
 
     fn rel<'a>(index: &'a ModelIndex, model: &str, name: &str) -> &'a Relationship {

@@ -125,10 +125,10 @@ impl Deferred for RevisionGraph {
             }
         }
 
-        let by_id: HashMap<&str, &RevisionEntry> =
-            peers.iter().filter_map(|e| Some((e.facts.revision.as_deref()?, *e))).collect();
+        // The folder's graph, built once for all its files by the index.
+        let graph = project.index.revision_graph_of(&me.path);
         // Cycles: walking down from this revision comes back to it.
-        if let Some(cycle) = cycle_through(revision, &by_id) {
+        if let Some(cycle) = cycle_through(revision, |id| graph.revision(id)) {
             report(
                 self.facts.down_range.clone(),
                 format!(
@@ -143,22 +143,19 @@ impl Deferred for RevisionGraph {
         if !self.facts.branch_labels.is_empty() || peers.iter().any(|e| e.facts.down.is_none()) {
             return;
         }
-        // The graph of this environment: children of each revision.
-        let mut children: HashMap<&str, Vec<&RevisionEntry>> = HashMap::new();
-        for peer in &peers {
-            for down in peer.facts.down.iter().flatten() {
-                children.entry(down.as_str()).or_default().push(peer);
-            }
-        }
-        let my_heads = heads_from(revision, &children);
+        let children = |id: &str| graph.children(id);
+        // Asked only at a fork: walking up to the heads from every file of a long history is quadratic.
+        let mut my_heads = None;
         for parent in self.facts.down.iter().flatten() {
-            let siblings: Vec<&RevisionEntry> = children
-                .get(parent.as_str())
-                .map(|c| c.iter().copied().filter(|s| !std::ptr::eq(*s, me) && s.facts.branch_labels.is_empty()).collect())
-                .unwrap_or_default();
+            let siblings: Vec<&RevisionEntry> =
+                children(parent).filter(|s| !std::ptr::eq(*s, me) && s.facts.branch_labels.is_empty()).collect();
+            if siblings.is_empty() {
+                continue;
+            }
+            let my_heads = my_heads.get_or_insert_with(|| heads_from(revision, children));
             let unmerged: Vec<&RevisionEntry> = siblings
                 .into_iter()
-                .filter(|s| s.facts.revision.as_deref().is_some_and(|id| heads_from(id, &children) != my_heads))
+                .filter(|s| s.facts.revision.as_deref().is_some_and(|id| heads_from(id, children) != *my_heads))
                 .collect();
             if unmerged.is_empty() {
                 continue;
@@ -166,7 +163,7 @@ impl Deferred for RevisionGraph {
             let heads: BTreeSet<&str> = my_heads
                 .iter()
                 .copied()
-                .chain(unmerged.iter().flat_map(|s| heads_from(s.facts.revision.as_deref().unwrap_or(""), &children)))
+                .chain(unmerged.iter().flat_map(|s| heads_from(s.facts.revision.as_deref().unwrap_or(""), children)))
                 .collect();
             let heads: Vec<&str> = heads.into_iter().collect();
             report(
@@ -189,8 +186,12 @@ fn quoted(ids: &[&str]) -> String {
     ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
 }
 
-/// The heads (revisions without children) reachable upwards from `start`.
-fn heads_from<'a>(start: &'a str, children: &HashMap<&'a str, Vec<&'a RevisionEntry>>) -> BTreeSet<&'a str> {
+/// The heads (revisions without children) reachable upwards from `start`; `children(id)`: the
+/// revisions whose `down_revision` names `id`.
+fn heads_from<'a, I: Iterator<Item = &'a RevisionEntry>>(
+    start: &'a str,
+    children: impl Fn(&str) -> I,
+) -> BTreeSet<&'a str> {
     let mut heads = BTreeSet::new();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut stack = vec![start];
@@ -198,32 +199,37 @@ fn heads_from<'a>(start: &'a str, children: &HashMap<&'a str, Vec<&'a RevisionEn
         if !seen.insert(id) {
             continue;
         }
-        match children.get(id) {
-            Some(kids) if !kids.is_empty() => stack.extend(kids.iter().filter_map(|k| k.facts.revision.as_deref())),
-            _ => {
-                heads.insert(id);
-            }
+        let mut kids = children(id).peekable();
+        if kids.peek().is_none() {
+            heads.insert(id);
         }
+        stack.extend(kids.filter_map(|k| k.facts.revision.as_deref()));
     }
     heads
 }
 
-/// A path of ids from `start` down its `down_revision`s back to `start`, if there is one.
-fn cycle_through<'a>(start: &'a str, by_id: &HashMap<&'a str, &'a RevisionEntry>) -> Option<Vec<&'a str>> {
-    // Depth-first, iterative: (id, path so far).
-    let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, vec![start])];
-    let mut seen: HashSet<&str> = HashSet::new();
-    while let Some((id, path)) = stack.pop() {
-        for down in by_id.get(id).and_then(|e| e.facts.down.as_ref()).into_iter().flatten() {
+/// A path of ids from `start` down its `down_revision`s back to `start`, if there is one;
+/// `revision(id)`: the revision file declaring `id`.
+fn cycle_through<'a>(start: &'a str, revision: impl Fn(&str) -> Option<&'a RevisionEntry>) -> Option<Vec<&'a str>> {
+    // Depth-first, iterative. Each id is reached once, so the id it was reached from is enough to
+    // rebuild its path: copying the path at each step made a long history quadratic per file.
+    let mut stack: Vec<&str> = vec![start];
+    let mut reached_from: HashMap<&str, &str> = HashMap::new();
+    while let Some(id) = stack.pop() {
+        for down in revision(id).and_then(|e| e.facts.down.as_ref()).into_iter().flatten() {
             if down == start {
-                let mut cycle = path.clone();
-                cycle.push(start);
-                return Some(cycle);
+                let mut back = Vec::new();
+                let mut at = id;
+                while at != start {
+                    back.push(at);
+                    at = reached_from.get(at).copied().unwrap_or(start);
+                }
+                let cycle = std::iter::once(start).chain(back.into_iter().rev()).chain([start]);
+                return Some(cycle.collect());
             }
-            if seen.insert(down.as_str()) {
-                let mut next = path.clone();
-                next.push(down.as_str());
-                stack.push((down.as_str(), next));
+            if !reached_from.contains_key(down.as_str()) {
+                reached_from.insert(down.as_str(), id);
+                stack.push(down.as_str());
             }
         }
     }
@@ -251,4 +257,33 @@ fn id_in_file_name(path: &Path, revision: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, down: &[&str]) -> RevisionEntry {
+        let facts = RevisionFacts {
+            revision: Some(id.to_string()),
+            down: Some(down.iter().map(|d| d.to_string()).collect()),
+            ..RevisionFacts::default()
+        };
+        RevisionEntry { path: format!("versions/{id}.py").into(), module: id.to_string(), facts }
+    }
+
+    #[test]
+    fn cycles_are_reported_along_the_path_that_found_them() {
+        // b forks down to a dead end (c → e) and to d, which closes the cycle back to a.
+        let entries =
+            [entry("a", &["b"]), entry("b", &["c", "d"]), entry("c", &["e"]), entry("d", &["a"]), entry("e", &[])];
+        let by_id: HashMap<&str, &RevisionEntry> =
+            entries.iter().map(|e| (e.facts.revision.as_deref().unwrap_or(""), e)).collect();
+        assert_eq!(cycle_through("a", |id| by_id.get(id).copied()), Some(vec!["a", "b", "d", "a"]));
+        assert_eq!(cycle_through("d", |id| by_id.get(id).copied()), Some(vec!["d", "a", "b", "d"]));
+        assert_eq!(cycle_through("c", |id| by_id.get(id).copied()), None);
+        let own = [entry("s", &["s"])];
+        let by_id: HashMap<&str, &RevisionEntry> = own.iter().map(|e| ("s", e)).collect();
+        assert_eq!(cycle_through("s", |id| by_id.get(id).copied()), Some(vec!["s", "s"]));
+    }
 }

@@ -71,7 +71,8 @@ impl Project {
                 lint::facts_only(path, &module).map(|facts| (walk::absolute(path), facts))
             })
             .collect();
-        let index = ModelIndex::build(&files);
+        let borrowed: Vec<(&Path, &FileFacts)> = files.iter().map(|(path, facts)| (path.as_path(), facts)).collect();
+        let index = ModelIndex::build(&borrowed);
         Ok(Project { root: settings.root, files, index })
     }
 
