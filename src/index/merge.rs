@@ -358,20 +358,25 @@ impl ModelIndex {
         }
         index.models.sort_by(|a, b| (&a.module, &a.name, a.line).cmp(&(&b.module, &b.name, b.line)));
         index.eager_mentions = files.iter().flat_map(|(_, f)| f.eager_mentions.iter().cloned()).collect();
-        index.known_names = files
-            .iter()
-            .flat_map(|(_, f)| {
-                f.defined_names.iter().cloned().chain(
-                    f.imports
-                        .iter()
-                        .flat_map(|i| [i.local.clone(), i.target.rsplit('.').next().unwrap_or(&i.target).to_string()]),
-                )
-            })
-            .collect();
+        // Most of these names repeat across files (every module imports the same few): a copy
+        // only for the first of each.
+        let names = files.iter().flat_map(|(_, f)| {
+            let imported =
+                f.imports.iter().flat_map(|i| [i.local.as_str(), i.target.rsplit('.').next().unwrap_or(&i.target)]);
+            f.defined_names.iter().map(String::as_str).chain(imported)
+        });
+        for name in names {
+            if !index.known_names.contains(name) {
+                index.known_names.insert(name.to_string());
+            }
+        }
         index.late_attributes = files.iter().flat_map(|(_, f)| f.late_attributes.iter().cloned()).collect();
         index.tables = files.iter().flat_map(|(_, f)| f.tables.iter().map(|t| (f.module.clone(), t.clone()))).collect();
         for name in files.iter().flat_map(|(_, f)| &f.table_mentions) {
-            *index.table_mentions.entry(name.clone()).or_default() += 1;
+            match index.table_mentions.get_mut(name) {
+                Some(count) => *count += 1,
+                None => drop(index.table_mentions.insert(name.clone(), 1)),
+            }
         }
         index.unnamed_tables = files.iter().any(|(_, f)| f.unnamed_tables);
         index.modules = files.iter().map(|(_, f)| f.module.clone()).collect();
