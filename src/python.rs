@@ -191,8 +191,21 @@ pub(crate) fn identifiers_named<'t>(root: Node<'t>, name: &str, src: &str) -> Ve
     if name.is_empty() {
         return found;
     }
+    let bytes = src.as_bytes();
+    let name_byte = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
     for at in memchr::memmem::find_iter(text.as_bytes(), name.as_bytes()) {
         let (from, to) = (start + at, start + at + name.len());
+        // Inside a longer word (a one-letter name is spelt all over a file): an identifier is a
+        // longest run of name bytes, so none ends before a name byte, and none starts after a run
+        // that a letter or `_` begins. After a digit-led run one may (`0xfq`: a number, then `q`).
+        if bytes.get(to).is_some_and(name_byte) {
+            continue;
+        }
+        let before = bytes.get(..from).unwrap_or_default();
+        let run = before.iter().rev().take_while(|b| name_byte(b)).count();
+        if before.get(from - run).is_some_and(|b| run > 0 && !b.is_ascii_digit()) {
+            continue;
+        }
         // The smallest named node holding those bytes: the identifier itself when one is spelt there.
         let node = root.named_descendant_for_byte_range(from, to);
         if let Some(node) =
@@ -399,6 +412,8 @@ mod tests {
     fn identifiers_named_matches_a_walk() {
         let mut texts = fixture_texts();
         texts.push("aa = a + aaa\nf'{a}' 'a' # a\nx.a = a(a=a)\ndef g(:\n    a\né = aé + a\n".into());
+        // Names right after numbers whose digits end in letters, or inside longer names.
+        texts.push("q = 0xfq + 1jq + x1q + q1 + _q + 1_q + 1e5q + éq + qé + q\n".into());
         let mut checked = 0;
         for text in texts {
             let tree = parse(&text);
