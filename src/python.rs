@@ -217,6 +217,25 @@ pub(crate) fn identifiers_named<'t>(root: Node<'t>, name: &str, src: &str) -> Ve
     found
 }
 
+/// The named nodes of `scope` (itself included) that start before byte `before`, leaving out
+/// nested functions, classes and lambdas: where an earlier binding or guard in the same scope
+/// can be. Depth-first, later children first; stops walking when the caller stops asking.
+pub(crate) fn own_nodes_before<'t>(scope: Node<'t>, before: usize) -> impl Iterator<Item = Node<'t>> {
+    let mut stack = vec![scope];
+    std::iter::from_fn(move || {
+        while let Some(node) = stack.pop() {
+            if node.start_byte() >= before
+                || matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda")
+            {
+                continue;
+            }
+            stack.extend(named_children(node));
+            return Some(node);
+        }
+        None
+    })
+}
+
 /// Where `scope`'s own code spells the identifier `name`, in document order: each identifier
 /// with the nodes between `scope` and it (its parent last), leaving out those inside nested
 /// functions, classes and lambdas. Helpers that looked for bindings of a name by walking every
@@ -348,13 +367,8 @@ mod tests {
             .and_then(|f| f.field("body"))
             .or_else(|| ancestors(name).find(|n| n.kind_str() == "module"))?;
         let mut with_value: Option<Node<'t>> = None;
-        let mut stack = vec![scope];
-        while let Some(node) = stack.pop() {
-            if node.start_byte() >= name.start_byte() {
-                continue;
-            }
+        for node in own_nodes_before(scope, name.start_byte()) {
             match node.kind_str() {
-                "function_definition" | "class_definition" | "lambda" => continue,
                 "as_pattern" if node.parent().is_some_and(|p| p.kind_str() == "with_item") => {
                     let alias = node.field("alias").and_then(|a| a.named_child(0).or(Some(a)));
                     if alias.and_then(|a| src.get(a.byte_range())) == Some(ident) {
@@ -367,8 +381,6 @@ mod tests {
                 }
                 _ => {}
             }
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
         }
         with_value
     }

@@ -967,13 +967,8 @@ impl<'s, 't> Analysis<'s, 't> {
         let Some(body) = self.enclosing_function(name).and_then(|f| f.field("body")) else {
             return false;
         };
-        let mut stack = vec![body];
-        while let Some(node) = stack.pop() {
-            if node.start_byte() >= name.start_byte() {
-                continue;
-            }
+        for node in python::own_nodes_before(body, name.start_byte()) {
             match node.kind_str() {
-                "function_definition" | "class_definition" | "lambda" => continue,
                 "assert_statement" if node.named_child(0).is_some_and(|c| membership(c, false)) => return true,
                 "if_statement" => {
                     let exits = node.field("consequence").is_some_and(|b| {
@@ -993,8 +988,6 @@ impl<'s, 't> Analysis<'s, 't> {
                 }
                 _ => {}
             }
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
         }
         false
     }
@@ -1464,13 +1457,8 @@ mod tests {
     fn assignments_walked<'t>(analysis: &Analysis<'_, 't>, scope: Node<'t>, name: Node<'t>) -> Vec<Assigned<'t>> {
         let ident = analysis.text(name);
         let mut found: Vec<Assigned<'t>> = Vec::new();
-        let mut stack = vec![scope];
-        while let Some(node) = stack.pop() {
-            if node.start_byte() >= name.start_byte() {
-                continue;
-            }
+        for node in python::own_nodes_before(scope, name.start_byte()) {
             match node.kind_str() {
-                "function_definition" | "class_definition" | "lambda" => continue,
                 "assignment" | "augmented_assignment" if !contains(node, name) => {
                     if let (Some(left), Some(mut value)) = (node.field("left"), node.field("right")) {
                         if left.kind_str() == "identifier" && analysis.text(left) == ident {
@@ -1486,8 +1474,6 @@ mod tests {
                 }
                 _ => {}
             }
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
         }
         found.sort_by_key(|a| a.node.start_byte());
         found
