@@ -375,7 +375,9 @@ impl ModelIndex {
         for name in files.iter().flat_map(|(_, f)| &f.table_mentions) {
             match index.table_mentions.get_mut(name) {
                 Some(count) => *count += 1,
-                None => drop(index.table_mentions.insert(name.clone(), 1)),
+                None => {
+                    index.table_mentions.insert(name.clone(), 1);
+                }
             }
         }
         index.unnamed_tables = files.iter().any(|(_, f)| f.unnamed_tables);
@@ -397,7 +399,7 @@ impl ModelIndex {
             let folder = revision_folder(&entry.path);
             let graph = index.revision_folders.entry(folder.clone()).or_default();
             graph.members.push(i);
-            // Later files win a duplicate id, as Alembic's own map does.
+            // A duplicate id maps to the later file (SA705 reports the twins).
             graph.by_id.extend(entry.facts.revision.clone().map(|id| (id, i)));
             for down in entry.facts.down.iter().flatten() {
                 graph.children.entry(down.clone()).or_default().push(i);
@@ -615,14 +617,7 @@ impl ModelIndex {
         &self.revisions
     }
 
-    /// The revision files in the folder of the file at `path`, in project order.
-    pub(crate) fn revisions_in_folder_of(&self, path: &Path) -> Vec<&RevisionEntry> {
-        super::deps::note(|| super::deps::Dep::Revisions);
-        let indices = self.revision_folders.get(&revision_folder(path)).map_or(&[][..], |f| f.members.as_slice());
-        indices.iter().filter_map(|i| self.revisions.get(*i)).collect()
-    }
-
-    /// The revision graph of the folder of the file at `path`.
+    /// The revision files in the folder of the file at `path`, and their graph.
     pub(crate) fn revision_graph_of(&self, path: &Path) -> FolderGraph<'_> {
         super::deps::note(|| super::deps::Dep::Revisions);
         FolderGraph { revisions: &self.revisions, folder: self.revision_folders.get(&revision_folder(path)) }
@@ -820,6 +815,13 @@ pub(crate) struct FolderGraph<'a> {
 }
 
 impl<'a> FolderGraph<'a> {
+    /// The revision files of the folder, in project order.
+    pub(crate) fn members(&self) -> impl Iterator<Item = &'a RevisionEntry> + use<'a> {
+        let revisions = self.revisions;
+        let members = self.folder.map_or(&[][..], |f| f.members.as_slice());
+        members.iter().filter_map(move |i| revisions.get(*i))
+    }
+
     /// The revision file of the folder declaring `id` (the last one, if several do).
     pub(crate) fn revision(&self, id: &str) -> Option<&'a RevisionEntry> {
         self.folder?.by_id.get(id).and_then(|i| self.revisions.get(*i))

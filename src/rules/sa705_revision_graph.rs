@@ -26,7 +26,7 @@ struct RevisionGraph {
 }
 
 // The version folder a revision file belongs to is its own folder
-// (`ModelIndex::revisions_in_folder_of`). Alembic reads subfolders of a version folder only with
+// (`ModelIndex::revision_graph_of`). Alembic reads subfolders of a version folder only with
 // `recursive_version_locations = true` (they often hold an archive of squashed revisions
 // otherwise), so each folder is its own graph for forks and duplicates.
 
@@ -41,8 +41,9 @@ impl Deferred for RevisionGraph {
             return;
         };
         let Some(revision) = self.facts.revision.as_deref() else { return };
-        // The revision files of this version folder: one revision graph.
-        let peers: Vec<&RevisionEntry> = project.index.revisions_in_folder_of(&me.path);
+        // The revision files of this version folder: one revision graph, built once by the index.
+        let graph = project.index.revision_graph_of(&me.path);
+        let peers: Vec<&RevisionEntry> = graph.members().collect();
         let mut report = |range: std::ops::Range<usize>, message: String, help: String| {
             out.push(Diagnostic { rule: self.rule, range, message, help: Some(help), fix: None });
         };
@@ -125,8 +126,6 @@ impl Deferred for RevisionGraph {
             }
         }
 
-        // The folder's graph, built once for all its files by the index.
-        let graph = project.index.revision_graph_of(&me.path);
         // Cycles: walking down from this revision comes back to it.
         if let Some(cycle) = cycle_through(revision, |id| graph.revision(id)) {
             report(
