@@ -66,12 +66,20 @@ impl<'t> State<'t> {
     }
 }
 
+/// How deep below the root a required capture must be for its predicate's words to be looked
+/// for in the root's text first (see [`Pattern::needs`]).
+const NEEDS_DEPTH: usize = 3;
+
 /// A pattern compiled for direct matching.
 pub(crate) struct Pattern {
     root: Step,
     /// Capture names by index, in order of first appearance.
     pub(crate) names: Vec<&'static str>,
     predicates: Vec<Predicate>,
+    /// Word lists one of which the root's text must hold: the words of each positive `#eq?` or
+    /// `#any-of?` on a capture every match holds. A class pattern for `Column(...)` calls skips
+    /// a class body that never spells `Column` without walking it.
+    needs: Vec<Vec<&'static str>>,
 }
 
 struct Step {
@@ -146,7 +154,18 @@ impl Pattern {
                 builder.step(node, captures)?
             }
         };
-        Some(Pattern { root, names, predicates })
+        let mut required = Vec::new();
+        root.required(0, &mut required);
+        // A capture a step or two below the root is as cheap to reach as the root's text is to search.
+        let deep = |capture: u32| required.iter().any(|&(c, depth)| c == capture && depth >= NEEDS_DEPTH);
+        let needs = predicates
+            .iter()
+            .filter_map(|p| match p {
+                Predicate::OneOf { capture, words, positive: true } if deep(*capture) => Some(words.clone()),
+                _ => None,
+            })
+            .collect();
+        Some(Pattern { root, names, predicates, needs })
     }
 
     /// Every match of the pattern rooted at `node`, in the order tree-sitter finds them.
@@ -157,6 +176,10 @@ impl Pattern {
         state: &mut State<'t>,
         each: &mut dyn FnMut(&[Capture<'t>]),
     ) {
+        let own = || text.get(node.byte_range()).unwrap_or_default();
+        if !self.needs.iter().all(|words| words.iter().any(|w| own().contains(w))) {
+            return;
+        }
         state.captures.clear();
         self.root.run(node, state, &mut |state| {
             if self.predicates.iter().all(|p| p.holds(&state.captures, text)) {
@@ -181,6 +204,40 @@ impl Predicate {
 }
 
 impl Step {
+    /// Appends the captures that every match of this step holds, each with the least depth
+    /// below the root it is found at: its own (at `depth`), all of its children's (the subset
+    /// has no quantifiers), and those that every alternative holds.
+    fn required(&self, depth: usize, out: &mut Vec<(u32, usize)>) {
+        out.extend(self.captures.iter().map(|&c| (c, depth)));
+        match &self.test {
+            Test::Node { children, .. } => children.iter().for_each(|c| c.step.required(depth + 1, out)),
+            Test::Alternatives(alternatives) => {
+                let each: Vec<Vec<(u32, usize)>> = alternatives
+                    .iter()
+                    .map(|a| {
+                        let mut held = Vec::new();
+                        a.required(depth, &mut held);
+                        held
+                    })
+                    .collect();
+                let Some((first, rest)) = each.split_first() else { return };
+                for &(capture, _) in first {
+                    let depths: Option<Vec<usize>> = each
+                        .iter()
+                        .map(|held| held.iter().filter(|(c, _)| *c == capture).map(|(_, d)| *d).min())
+                        .collect();
+                    if let Some(least) = depths.and_then(|d| d.into_iter().min()) {
+                        if !out.contains(&(capture, least))
+                            && rest.iter().all(|held| held.iter().any(|(c, _)| *c == capture))
+                        {
+                            out.push((capture, least));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn run<'t>(&self, node: Node<'t>, state: &mut State<'t>, then: &mut dyn FnMut(&mut State<'t>)) {
         let mark = state.captures.len();
         match &self.test {
@@ -482,6 +539,21 @@ mod tests {
         assert_eq!(run(m, "User.x()\nuser.x()\n").len(), 1);
         let not = "((identifier) @i (#not-eq? @i \"a\"))";
         assert_eq!(run(not, "a\nb\n").len(), 1);
+        // A capture only one alternative makes may be missing, and its predicate then holds.
+        let optional = "(call function: [(identifier) @f (attribute)] (#eq? @f \"a\")) @c";
+        assert_eq!(run(optional, "x.b()\nc()\na()\n").len(), 2);
+        let block = "if x:\n    x.b()\n    c()\n    a()\n    x.a()\n";
+        let required =
+            "(block (expression_statement (call function: [(identifier) @f (attribute attribute: (_) @f)])) \
+                        (#eq? @f \"a\")) @b";
+        assert_eq!(compile(required).map(|p| p.needs), Some(vec![vec!["a"]]));
+        assert_eq!(run(required, block).len(), 2);
+        let optional =
+            "(block (expression_statement (call function: [(identifier) @f (attribute)])) (#eq? @f \"a\")) @b";
+        assert_eq!(compile(optional).map(|p| p.needs), Some(vec![]));
+        assert_eq!(run(optional, block).len(), 3);
+        // Near the root, the walk is cheaper than a text search.
+        assert_eq!(compile(p).map(|p| p.needs), Some(vec![]));
         let mentions = "((expression_statement) @s (#sqlalint-mentions? @s \"delete\"))";
         assert_eq!(run(mentions, "q.delete()\nq.all()\n").len(), 1);
         // `(_)` is any named node but an error.
