@@ -62,6 +62,11 @@ pub(crate) fn positional_arguments(call: Node<'_>) -> Vec<Node<'_>> {
 
 /// The value of keyword argument `name=` in a call.
 pub(crate) fn keyword_argument<'t>(call: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    // The keyword is spelt in the argument list: most calls asked about pass no such argument.
+    let list = call.field("arguments")?;
+    if !src.get(list.byte_range()).is_some_and(|text| text.contains(name)) {
+        return None;
+    }
     arguments(call).into_iter().find_map(|arg| {
         if arg.kind_str() != "keyword_argument" {
             return None;
@@ -387,6 +392,29 @@ mod tests {
 
     /// `bound_value` finds what the walk finds, for every identifier of every fixture.
     #[test]
+    fn named_imports_are_the_visible_ones_of_that_name() {
+        let mut texts = fixture_texts();
+        texts.push("from a import *\nimport b.c, d as e\ndef f():\n    from g import b\n    b(e, c, f, x)\n".into());
+        let mut compared = 0;
+        for text in texts {
+            let tree = parse(&text);
+            // Outside a file pass, and inside one (where every node after the first reads the cache).
+            for cached in [false, true] {
+                let _pass = cached.then(import_cache::scope);
+                for node in named_nodes(&tree).into_iter().filter(|n| n.kind_str() == "identifier") {
+                    let name = &text[node.byte_range()];
+                    let all = visible_imports(node, &text);
+                    let named = visible_imports_named(node, &text, name);
+                    let expected: Vec<Import<'_>> = all.iter().copied().filter(|i| i.local == name).collect();
+                    assert_eq!(named, expected, "{name} at byte {}", node.start_byte());
+                    compared += named.len();
+                }
+            }
+        }
+        assert!(compared > 1000, "{compared}");
+    }
+
+    #[test]
     fn bound_value_matches_a_walk() {
         let mut texts = fixture_texts();
         texts.push(
@@ -496,6 +524,16 @@ pub(crate) struct Import<'s> {
 /// direct statements of each enclosing function body. Cost is bounded by the number
 /// of those statements, not by the size of the file.
 pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s>> {
+    imports_visible(node, src, None)
+}
+
+/// The [`visible_imports`] that bind the local name `local`: most callers ask about one name,
+/// and a module's whole import list is not copied for it.
+pub(crate) fn visible_imports_named<'s>(node: Node<'_>, src: &'s str, local: &str) -> Vec<Import<'s>> {
+    imports_visible(node, src, Some(local))
+}
+
+fn imports_visible<'s>(node: Node<'_>, src: &'s str, only: Option<&str>) -> Vec<Import<'s>> {
     let mut functions = Vec::new();
     let mut module = None;
     for ancestor in ancestors(node) {
@@ -507,11 +545,11 @@ pub(crate) fn visible_imports<'s>(node: Node<'_>, src: &'s str) -> Vec<Import<'s
     }
     let mut imports = Vec::new();
     if let Some(module) = module {
-        import_cache::imports_of(module, 2, src, &mut imports);
+        import_cache::imports_of(module, 2, src, only, &mut imports);
     }
     // Outermost function first, as before: module imports, then each enclosing body's.
     for body in functions.into_iter().rev() {
-        import_cache::imports_of(body, 0, src, &mut imports);
+        import_cache::imports_of(body, 0, src, only, &mut imports);
     }
     imports
 }
@@ -657,6 +695,12 @@ pub(crate) mod import_cache {
         }
     }
 
+    /// Have the assignments of `scope` been listed in this pass?
+    pub(crate) fn knows_scope_assignments(scope: Node<'_>, src: &str) -> bool {
+        let key = (src.as_ptr() as usize, src.len(), scope.id());
+        ASSIGNMENTS.with(|c| c.borrow().as_ref().is_some_and(|m| m.contains_key(&key)))
+    }
+
     /// `read` of the assignments of `scope`, computed by `collect` once per scope while the cache is on.
     pub(crate) fn with_scope_assignments<R>(
         scope: Node<'_>,
@@ -678,10 +722,20 @@ pub(crate) mod import_cache {
 
     /// The imports of a module (`depth` 2: into `if`/`try`/`with` blocks) or a function body
     /// (`depth` 0), scanned once per container while the cache is on.
-    /// Appends the imports of `container`'s statements (`depth` blocks deep) to `out`.
-    pub(crate) fn imports_of<'s>(container: Node<'_>, depth: u8, src: &'s str, out: &mut Vec<Import<'s>>) {
+    /// Appends the imports of `container`'s statements (`depth` blocks deep) to `out`, only
+    /// those binding the local name `only` if given.
+    pub(crate) fn imports_of<'s>(
+        container: Node<'_>,
+        depth: u8,
+        src: &'s str,
+        only: Option<&str>,
+        out: &mut Vec<Import<'s>>,
+    ) {
+        let wanted = |local: &str| only.is_none_or(|name| name == local);
         if !ACTIVE.with(std::cell::Cell::get) {
-            super::collect_visible(container, depth, src, out);
+            let mut found = Vec::new();
+            super::collect_visible(container, depth, src, &mut found);
+            out.extend(found.into_iter().filter(|i| wanted(i.local)));
             return;
         }
         let text = |t: Text| match t {
@@ -689,16 +743,15 @@ pub(crate) mod import_cache {
             Text::Star => "*",
         };
         let key = (src.as_ptr() as usize, src.len(), container.id());
-        let hit = CACHE.with(|c| {
-            let cache = c.borrow();
-            let spans = cache.as_ref()?.get(&key)?;
-            out.extend(spans.iter().map(|&(local, module, name)| Import {
-                local: text(local),
-                module: text(module),
-                name: name.map(text),
-            }));
-            Some(())
-        });
+        let hit =
+            CACHE.with(|c| {
+                let cache = c.borrow();
+                let spans = cache.as_ref()?.get(&key)?;
+                out.extend(spans.iter().filter(|(local, ..)| wanted(text(*local))).map(|&(local, module, name)| {
+                    Import { local: text(local), module: text(module), name: name.map(text) }
+                }));
+                Some(())
+            });
         if hit.is_some() {
             return;
         }
@@ -714,7 +767,7 @@ pub(crate) mod import_cache {
         };
         let spans: Vec<_> = imports.iter().map(|i| (span(i.local), span(i.module), i.name.map(span))).collect();
         CACHE.with(|c| c.borrow_mut().get_or_insert_with(Default::default).insert(key, spans));
-        out.extend(imports);
+        out.extend(imports.into_iter().filter(|i| wanted(i.local)));
     }
 }
 
@@ -838,12 +891,13 @@ pub(crate) fn is_sql_module(module: &str) -> bool {
 /// another module (`from operator import and_`, `from os.path import join`); `join` / `outerjoin`,
 /// common names outside SQL, also need an import from SQLAlchemy (by name or `*`).
 fn is_sql_function_name(call: Node<'_>, name: &str, src: &str) -> bool {
-    let imports = visible_imports(call, src);
-    let mut by_name = imports.iter().filter(|i| i.local == name);
+    let imports = visible_imports_named(call, src, name);
+    let mut by_name = imports.iter();
     if let Some(import) = by_name.next() {
         return is_sql_module(import.module) && by_name.all(|i| is_sql_module(i.module));
     }
-    !matches!(name, "join" | "outerjoin") || imports.iter().any(|i| i.local == "*" && is_sql_module(i.module))
+    !matches!(name, "join" | "outerjoin")
+        || visible_imports_named(call, src, "*").iter().any(|i| is_sql_module(i.module))
 }
 
 /// Is `node` a comparison that Python answers with a plain `bool` (`is`, `is not`, `in`, `not in`)?
@@ -1628,8 +1682,8 @@ pub(crate) fn calls_sqlalchemy(call: Node<'_>, src: &str) -> bool {
     if !spells(src, "sqlalchemy") && !spells(src, "sqlmodel") {
         return false;
     }
-    let imports = visible_imports(call, src);
-    let mut by_name = imports.iter().filter(|i| i.local == first).peekable();
+    let imports = visible_imports_named(call, src, first);
+    let mut by_name = imports.iter().peekable();
     if by_name.peek().is_none() {
         return false;
     }

@@ -161,7 +161,7 @@ fn scan_module_factory(node: Node<'_>, name: &str, src: &str) -> Option<SessionC
 
 /// What the import visible at `node` binds `local` to: `(module, original name)`.
 fn imported<'s>(node: Node<'_>, local: &str, src: &'s str) -> Option<(&'s str, Option<&'s str>)> {
-    python::visible_imports(node, src).into_iter().find(|i| i.local == local).map(|i| (i.module, i.name))
+    python::visible_imports_named(node, src, local).into_iter().next().map(|i| (i.module, i.name))
 }
 
 /// Names that may hold a session class or factory, judged before any module scan.

@@ -16,6 +16,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(try_statement), Some(handler)) = (m.get("try"), m.get("handler")) else { return };
     let src = checker.source();
     let Some(body) = try_statement.field("body") else { return };
+    // Only a `commit()` or `flush()` in the body is reported: most `try` bodies spell neither.
+    let body_text = src.get(body.byte_range()).unwrap_or_default();
+    if !body_text.contains("commit") && !body_text.contains("flush") {
+        return;
+    }
     if !catches_database_errors(handler, src) || recovers(handler, src) {
         return;
     }

@@ -28,10 +28,14 @@ const SINGLE: &[&str] = &["first", "one", "one_or_none", "scalar_one", "scalar_o
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(function) = m.get("function") else { return };
     let src = checker.source();
-    if !is_async(function) {
+    if !is_async(function, src) {
         return;
     }
     let Some(body) = function.field("body") else { return };
+    // Every load this rule follows is awaited in the function's own scope.
+    if !src.get(body.byte_range()).is_some_and(|b| b.contains("await")) {
+        return;
+    }
     let nodes = python::scope_nodes(body);
     if nodes.len() > MAX_NODES {
         return;
@@ -49,10 +53,10 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     }
 }
 
-fn is_async(function: Node<'_>) -> bool {
-    let mut cursor = function.walk();
-    let found = function.children(&mut cursor).any(|c| c.kind_str() == "async");
-    found
+fn is_async(function: Node<'_>, src: &str) -> bool {
+    // The `async` keyword is the definition's first token when present.
+    src.get(function.start_byte()..).is_some_and(|t| t.starts_with("async"))
+        && function.child(0).is_some_and(|c| c.kind_str() == "async")
 }
 
 /// Entities of one class loaded by an awaited statement, and the reads on them.

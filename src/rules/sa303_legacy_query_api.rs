@@ -362,8 +362,8 @@ enum Binding {
 
 /// What the name `select` means at `at`.
 fn select_binding(at: Node<'_>, src: &str) -> Binding {
-    let imports = python::visible_imports(at, src);
-    let mut bound = imports.iter().filter(|i| i.local == "select").peekable();
+    let imports = python::visible_imports_named(at, src, "select");
+    let mut bound = imports.iter().peekable();
     if bound.peek().is_some() {
         return if bound.all(|i| python::is_sql_module(i.module)) { Binding::Sql } else { Binding::Other };
     }
