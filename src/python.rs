@@ -615,34 +615,18 @@ pub(crate) mod import_cache {
     /// (source address, source length, container node id) → that container's imports.
     type Cached = crate::fast_hash::FastMap<(usize, usize, usize), Vec<(Text, Text, Option<Text>)>>;
 
-    /// One assignment of a scope, by byte offsets: the target name, the end of the
-    /// assignment, and the assigned value with its node kind.
-    #[derive(Clone, Copy)]
-    pub(crate) struct Assignment {
-        pub(crate) name: (usize, usize),
-        pub(crate) end: usize,
-        pub(crate) value: (usize, usize),
-        pub(crate) value_kind: u16,
-    }
-
-    /// (source address, source length, scope node id) → that scope's assignments.
-    type ScopeAssignments = crate::fast_hash::FastMap<(usize, usize, usize), Vec<Assignment>>;
-
     thread_local! {
         static ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         /// Counts the scopes opened on this thread: caches elsewhere keyed by node ids tag
         /// their entries with it, and drop them when it moved on (see [`generation`]).
         static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
         static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
-        /// The assignments of each scope asked about (see `query::assigned_value`).
-        static ASSIGNMENTS: RefCell<Option<ScopeAssignments>> = const { RefCell::new(None) };
     }
 
     /// Enables the caches until the guard drops (and empties them on both ends): they are
     /// keyed by node ids, which are addresses that a later tree may reuse.
     pub(crate) fn scope() -> Guard {
         CACHE.with(|c| c.borrow_mut().take());
-        ASSIGNMENTS.with(|c| c.borrow_mut().take());
         GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
         ACTIVE.with(|a| a.set(true));
         Guard
@@ -691,33 +675,7 @@ pub(crate) mod import_cache {
         fn drop(&mut self) {
             ACTIVE.with(|a| a.set(false));
             CACHE.with(|c| c.borrow_mut().take());
-            ASSIGNMENTS.with(|c| c.borrow_mut().take());
         }
-    }
-
-    /// Have the assignments of `scope` been listed in this pass?
-    pub(crate) fn knows_scope_assignments(scope: Node<'_>, src: &str) -> bool {
-        let key = (src.as_ptr() as usize, src.len(), scope.id());
-        ASSIGNMENTS.with(|c| c.borrow().as_ref().is_some_and(|m| m.contains_key(&key)))
-    }
-
-    /// `read` of the assignments of `scope`, computed by `collect` once per scope while the cache is on.
-    pub(crate) fn with_scope_assignments<R>(
-        scope: Node<'_>,
-        src: &str,
-        collect: impl FnOnce() -> Vec<Assignment>,
-        read: impl FnOnce(&[Assignment]) -> R,
-    ) -> R {
-        if !ACTIVE.with(std::cell::Cell::get) {
-            return read(&collect());
-        }
-        let key = (src.as_ptr() as usize, src.len(), scope.id());
-        let known = ASSIGNMENTS.with(|c| c.borrow().as_ref().is_some_and(|m| m.contains_key(&key)));
-        if !known {
-            let found = collect();
-            ASSIGNMENTS.with(|c| c.borrow_mut().get_or_insert_with(Default::default).insert(key, found));
-        }
-        ASSIGNMENTS.with(|c| read(c.borrow().as_ref().and_then(|m| m.get(&key)).map_or(&[][..], Vec::as_slice)))
     }
 
     /// The imports of a module (`depth` 2: into `if`/`try`/`with` blocks) or a function body

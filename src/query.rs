@@ -3,8 +3,8 @@
 //! `session.scalars(select(M))` / `session.execute(select(M))`, SQLModel
 //! `session.exec(select(M))`, awaited async forms, and local variables
 //! assigned from any of these earlier in the same scope.
+use crate::syntax::Fields;
 use crate::syntax::KindStr;
-use crate::syntax::{Fields, Up};
 use tree_sitter::Node;
 
 use crate::python::{self, Chain};
@@ -151,55 +151,75 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
     let scope = python::enclosing_function(name)
         .and_then(|f| f.field("body"))
         .or_else(|| python::ancestors(name).find(|n| n.kind_str() == "module"))?;
-    // Most names asked about (loop iterables, receivers) are never assigned in their scope: a
-    // text search rules that out before the scope's assignments are first listed.
-    if !python::import_cache::knows_scope_assignments(scope, src)
-        && !may_assign(src.get(scope.start_byte()..name.start_byte()).unwrap_or_default(), ident)
-    {
+    // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
+    let before = name.start_byte();
+    if ident.is_empty() {
         return None;
     }
-    // The loop rules ask this for many names of one function: its assignments are listed once.
-    let best = python::import_cache::with_scope_assignments(
-        scope,
-        src,
-        || scope_assignments(scope),
-        |assignments| {
-            // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
-            assignments
-                .iter()
-                .filter(|a| a.end <= name.start_byte() && src.get(a.name.0..a.name.1) == Some(ident))
-                .max_by_key(|a| a.value.0)
-                .copied()
-        },
-    )?;
-    let value = scope.descendant_for_byte_range(best.value.0, best.value.1)?;
-    // The smallest node over the value's range is the value, unless a wrapper shares its range.
-    let mut node = value;
-    while node.kind_id() != best.value_kind || node.byte_range() != (best.value.0..best.value.1) {
-        node = node.up().filter(|p| p.byte_range() == (best.value.0..best.value.1))?;
+    assignments_to(scope, ident, before, src)
+        .filter(|(assign, _)| assign.end_byte() <= before)
+        .map(|(_, value)| value)
+        .max_by_key(Node::start_byte)
+}
+
+/// The `ident = value` (or `ident: T = value`) assignments of `scope`'s own statements that start
+/// before byte `before`, as (assignment, value). Only spellings of the name followed by `=` or `:`
+/// can be a target, so those are all that is looked at: most names asked about (loop iterables,
+/// receivers) have none. An assignment counts when every node between `scope` and it holds
+/// statements (or is an assignment it is chained in), as in a walk of the scope's statements.
+fn assignments_to<'t>(
+    scope: Node<'t>,
+    ident: &'t str,
+    before: usize,
+    src: &'t str,
+) -> impl Iterator<Item = (Node<'t>, Node<'t>)> + 't {
+    let start = scope.start_byte();
+    let text = src.get(start..before).unwrap_or_default().as_bytes();
+    let bytes = src.as_bytes();
+    memchr::memmem::find_iter(text, ident.as_bytes())
+        .map(move |at| start + at)
+        .filter(move |&from| followed_by_assign(bytes.get(from + ident.len()..).unwrap_or_default()))
+        .filter_map(move |from| {
+            let to = from + ident.len();
+            let target = scope
+                .named_descendant_for_byte_range(from, to)
+                .filter(|n| n.kind_str() == "identifier" && n.start_byte() == from && n.end_byte() == to)?;
+            let mut chain = crate::syntax::chain_to(target);
+            let at = chain.iter().position(|n| n.id() == scope.id())?;
+            chain.drain(..=at);
+            let assign = chain.pop().filter(|a| a.kind_str() == "assignment")?;
+            let between_holds = chain.iter().all(|n| {
+                let kind = n.kind_str();
+                kind == "assignment"
+                    || (crate::triggers::holds_statements(kind)
+                        && !matches!(
+                            kind,
+                            "function_definition" | "class_definition" | "decorated_definition" | "ERROR"
+                        ))
+            });
+            let left = assign.field("left").filter(|l| l.id() == target.id());
+            (between_holds && left.is_some()).then_some(())?;
+            Some((assign, assign.field("right")?))
+        })
+}
+
+/// Does the text after a name go on (past blanks and line continuations) with `=` (not `==`)
+/// or `:`, as after an assignment's target? A non-ASCII byte counts as a yes: the grammar
+/// skips Unicode blanks.
+fn followed_by_assign(rest: &[u8]) -> bool {
+    let mut next = rest.iter().skip_while(|b| matches!(b, b' ' | b'\t' | b'\x0c' | b'\\' | b'\r' | b'\n'));
+    match next.next() {
+        Some(b'=') => next.next() != Some(&b'='),
+        Some(b':') => true,
+        Some(b) => !b.is_ascii(),
+        None => false,
     }
-    Some(node)
 }
 
-/// Can `text` hold an assignment to `name` (`name = ...`, `name: T = ...`)? False only when no
-/// spelling of `name` there is followed, past blanks and line continuations, by `=` (not `==`)
-/// or `:`. A non-ASCII byte after the name counts as a yes: the grammar skips Unicode blanks.
-fn may_assign(text: &str, name: &str) -> bool {
-    let bytes = text.as_bytes();
-    memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
-        let rest = bytes.get(at + name.len()..).unwrap_or_default();
-        let mut next = rest.iter().skip_while(|b| matches!(b, b' ' | b'\t' | b'\x0c' | b'\\' | b'\r' | b'\n'));
-        match next.next() {
-            Some(b'=') => next.next() != Some(&b'='),
-            Some(b':') => true,
-            Some(b) => !b.is_ascii(),
-            None => false,
-        }
-    })
-}
-
-/// Every `name = value` assignment statement of a function (or module) body, in any order.
-fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
+/// Every `name = value` assignment statement of a function (or module) body, in any order: a
+/// walk of its statements, the oracle [`assignments_to`] is tested against.
+#[cfg(test)]
+fn scope_assignments(scope: Node<'_>) -> Vec<(Node<'_>, Node<'_>, Node<'_>)> {
     let mut out = Vec::new();
     let mut stack = vec![scope];
     while let Some(node) = stack.pop() {
@@ -207,19 +227,10 @@ fn scope_assignments(scope: Node<'_>) -> Vec<python::import_cache::Assignment> {
             "assignment" => {
                 if let (Some(left), Some(right)) = (node.field("left"), node.field("right")) {
                     if left.kind_str() == "identifier" {
-                        out.push(python::import_cache::Assignment {
-                            name: (left.start_byte(), left.end_byte()),
-                            end: node.end_byte(),
-                            value: (right.start_byte(), right.end_byte()),
-                            value_kind: right.kind_id(),
-                        });
+                        out.push((left, node, right));
                     }
                 }
             }
-            // Assignments are statements (or the right side of a chained one): descend only
-            // through what holds statements, never into expressions, nested scopes or
-            // definitions — a scan of every node made this lookup the costliest step of the
-            // loop rules.
             "function_definition" | "class_definition" | "decorated_definition" | "ERROR" => continue,
             kind if crate::triggers::holds_statements(kind) => {}
             _ => continue,
@@ -330,13 +341,15 @@ mod tests {
     use super::*;
     use crate::python::test_support::{fixture_texts, named_nodes, parse};
 
-    /// `may_assign` never rules out a name that the scope's listed assignments do assign before the use.
+    /// `assigned_value`, which looks only where the name is spelt before `=` or `:`, answers
+    /// what a walk of the scope's statements answers, for every identifier of every fixture.
     #[test]
-    fn may_assign_never_hides_an_assignment() {
+    fn assigned_value_matches_a_walk_of_the_scope() {
         let mut texts = fixture_texts();
-        texts.push("x: int = 1\nx\ny \\\n  = 2\ny\na = b = c = f()\nc\nz\t=1;z\nw\u{a0}= 1\nw\n".into());
+        texts.push("x: int = 1\nx\ny \\\n  = 2\ny\na = b = c = f()\nc\nz\t=1;z\nw\u{a0}= 1\nw\nxs = 1\nx\n".into());
         texts.push("def f(q):\n    q == 1\n    q: list\n    q\n    r := 2\n    s = [t for t in q]\n    s\n".into());
-        let (mut ruled_out, mut assigned) = (0, 0);
+        texts.push("if a:\n    v = g()\nelse:\n    v = h()\nv\ndef k():\n    v = 1\nclass C:\n    u = 2\nu\nv = v.where(x)\nv\n".into());
+        let (mut found, mut none) = (0, 0);
         for text in texts {
             let tree = parse(&text);
             for name in named_nodes(&tree).into_iter().filter(|n| n.kind_str() == "identifier") {
@@ -347,15 +360,20 @@ mod tests {
                     continue;
                 };
                 let ident = &text[name.byte_range()];
-                let listed = scope_assignments(scope)
-                    .iter()
-                    .any(|a| a.end <= name.start_byte() && text.get(a.name.0..a.name.1) == Some(ident));
-                let may = may_assign(text.get(scope.start_byte()..name.start_byte()).unwrap_or_default(), ident);
-                assert!(may || !listed, "`{ident}` at byte {} is assigned before its use", name.start_byte());
-                ruled_out += usize::from(!may);
-                assigned += usize::from(listed);
+                let walked = scope_assignments(scope)
+                    .into_iter()
+                    .filter(|(left, assign, _)| {
+                        assign.end_byte() <= name.start_byte() && &text[left.byte_range()] == ident
+                    })
+                    .map(|(_, _, value)| value)
+                    .max_by_key(Node::start_byte)
+                    .filter(|_| !ident.is_empty());
+                let fast = assigned_value(name, &text);
+                assert_eq!(fast, walked, "`{ident}` at byte {} in\n{text}", name.start_byte());
+                found += usize::from(fast.is_some());
+                none += usize::from(fast.is_none());
             }
         }
-        assert!(ruled_out > 10_000 && assigned > 500, "ruled out {ruled_out}, assigned {assigned}");
+        assert!(found > 500 && none > 10_000, "found {found}, none {none}");
     }
 }
