@@ -390,7 +390,7 @@ mod tests {
         with_value
     }
 
-    /// `bound_value` finds what the walk finds, for every identifier of every fixture.
+    /// `visible_imports_named` is `visible_imports` kept to one local name, for every identifier.
     #[test]
     fn named_imports_are_the_visible_ones_of_that_name() {
         let mut texts = fixture_texts();
@@ -414,6 +414,7 @@ mod tests {
         assert!(compared > 1000, "{compared}");
     }
 
+    /// `bound_value` finds what the walk finds, for every identifier of every fixture.
     #[test]
     fn bound_value_matches_a_walk() {
         let mut texts = fixture_texts();

@@ -151,11 +151,11 @@ pub(crate) fn assigned_value<'t>(name: Node<'t>, src: &'t str) -> Option<Node<'t
     let scope = python::enclosing_function(name)
         .and_then(|f| f.field("body"))
         .or_else(|| python::ancestors(name).find(|n| n.kind_str() == "module"))?;
-    // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
-    let before = name.start_byte();
     if ident.is_empty() {
         return None;
     }
+    // The last assignment completed before the use (`stmt = stmt.where(...)` reads the old value).
+    let before = name.start_byte();
     assignments_to(scope, ident, before, src)
         .filter(|(assign, _)| assign.end_byte() <= before)
         .map(|(_, value)| value)
@@ -197,8 +197,10 @@ fn assignments_to<'t>(
                             "function_definition" | "class_definition" | "decorated_definition" | "ERROR"
                         ))
             });
-            let left = assign.field("left").filter(|l| l.id() == target.id());
-            (between_holds && left.is_some()).then_some(())?;
+            let is_target = assign.field("left").is_some_and(|l| l.id() == target.id());
+            if !between_holds || !is_target {
+                return None;
+            }
             Some((assign, assign.field("right")?))
         })
 }
