@@ -220,18 +220,16 @@ impl Step {
                         held
                     })
                     .collect();
-                let Some((first, rest)) = each.split_first() else { return };
+                let Some(first) = each.first() else { return };
                 for &(capture, _) in first {
-                    let depths: Option<Vec<usize>> = each
+                    // Held by every alternative (else `None`), at the least depth any holds it.
+                    let least = each
                         .iter()
                         .map(|held| held.iter().filter(|(c, _)| *c == capture).map(|(_, d)| *d).min())
-                        .collect();
-                    if let Some(least) = depths.and_then(|d| d.into_iter().min()) {
-                        if !out.contains(&(capture, least))
-                            && rest.iter().all(|held| held.iter().any(|(c, _)| *c == capture))
-                        {
-                            out.push((capture, least));
-                        }
+                        .collect::<Option<Vec<usize>>>()
+                        .and_then(|depths| depths.into_iter().min());
+                    if let Some(least) = least.filter(|&d| !out.contains(&(capture, d))) {
+                        out.push((capture, least));
                     }
                 }
             }
