@@ -16,6 +16,8 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer};
+use std::ops::Range;
+
 use tree_sitter::Node;
 
 use crate::python;
@@ -27,8 +29,44 @@ pub(crate) struct Migration<'t> {
     pub(crate) downgrade: Option<Node<'t>>,
 }
 
+/// A revision module's `upgrade` and `downgrade` functions, by byte range.
+type MigrationSpans = (Range<usize>, Option<Range<usize>>);
+
+thread_local! {
+    /// Each module's [`migration`] functions (`None`: not a revision): every migration rule asks.
+    static MIGRATIONS: PerFile<(usize, usize, usize), Option<MigrationSpans>> = PerFile::new();
+}
+
 /// The module is an Alembic revision: `revision`, `down_revision` and `def upgrade` at module level.
 pub(crate) fn migration<'t>(module: Node<'t>, src: &str) -> Option<Migration<'t>> {
+    let key = (src.as_ptr() as usize, src.len(), module.id());
+    let function_at = |range: &Range<usize>| {
+        module
+            .descendant_for_byte_range(range.start, range.end)
+            .filter(|n| n.kind_str() == "function_definition" && n.byte_range() == *range)
+    };
+    let known = MIGRATIONS.with(|known| {
+        known.read(&key, |found| match found {
+            None => Some(None),
+            Some((upgrade, downgrade)) => {
+                let downgrade = match downgrade {
+                    Some(range) => Some(function_at(range)?),
+                    None => None,
+                };
+                Some(Some(Migration { upgrade: function_at(upgrade)?, downgrade }))
+            }
+        })
+    });
+    if let Some(Some(known)) = known {
+        return known;
+    }
+    let found = find_migration(module, src);
+    let ranges = found.as_ref().map(|m| (m.upgrade.byte_range(), m.downgrade.map(|d| d.byte_range())));
+    MIGRATIONS.with(|known| known.insert(key, ranges));
+    found
+}
+
+fn find_migration<'t>(module: Node<'t>, src: &str) -> Option<Migration<'t>> {
     // Several rules ask of every file; most files are not migrations, and say so in their text.
     if !src.contains("down_revision") {
         return None;
@@ -122,38 +160,39 @@ impl<'t> OpCall<'t> {
     }
 }
 
-/// Byte ranges of one [`OpCall`]: the call, its operation name, its batch call.
-type OpSpans = (std::ops::Range<usize>, std::ops::Range<usize>, Option<std::ops::Range<usize>>, bool);
+/// A migration function's calls by byte range, in source order, and its operations' spans.
+type Listed = (Vec<Range<usize>>, Vec<OpSpans>);
+
+/// Byte ranges of one [`OpCall`]: the call, its operation name, its batch call; autocommit.
+type OpSpans = (Range<usize>, Range<usize>, Option<Range<usize>>, bool);
 
 thread_local! {
-    /// Each migration function's operations, which every migration rule asks for: by byte
-    /// ranges, found again in the tree on a hit.
-    static OPS: PerFile<(usize, usize, usize), Vec<OpSpans>> = PerFile::new();
-}
-
-/// The call node spanning exactly `range` under `within`.
-fn call_at<'t>(within: Node<'t>, range: &std::ops::Range<usize>) -> Option<Node<'t>> {
-    // The smallest node over a call's bytes is the call: its children are strictly smaller.
-    within
-        .descendant_for_byte_range(range.start, range.end)
-        .filter(|n| n.kind_str() == "call" && n.byte_range() == *range)
+    /// Each migration function's calls and operations, which every migration rule asks for:
+    /// by byte ranges, found again in the tree in one descent on a hit.
+    static LISTED: PerFile<(usize, usize, usize), Listed> = PerFile::new();
 }
 
 /// Every Alembic operation call in a migration function, in source order. Nested function
 /// and class definitions are skipped: they run only if called.
 pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> {
     let key = (src.as_ptr() as usize, src.len(), function.id());
-    let known = OPS.with(|ops| {
-        ops.read(&key, |spans| {
-            spans
-                .iter()
+    let known = LISTED.with(|listed| {
+        listed.read(&key, |(_, ops)| {
+            // Only the operations and their batches are looked for: most calls are their arguments.
+            let order = |r: &Range<usize>| (r.start, std::cmp::Reverse(r.end));
+            let mut wanted: Vec<Range<usize>> =
+                ops.iter().flat_map(|(call, _, batch, _)| std::iter::once(call.clone()).chain(batch.clone())).collect();
+            wanted.sort_by_key(order);
+            wanted.dedup();
+            let nodes = calls_at(function, &wanted)?;
+            let at = |range: &Range<usize>| wanted.binary_search_by_key(&order(range), order).ok().map(|i| nodes[i]);
+            ops.iter()
                 .map(|(call, name, batch, autocommit)| {
                     let batch = match batch {
-                        Some(range) => Some(call_at(function, range)?),
+                        Some(range) => Some(at(range)?),
                         None => None,
                     };
-                    let call = call_at(function, call)?;
-                    Some(OpCall { call, name: src.get(name.clone())?, batch, autocommit: *autocommit })
+                    Some(OpCall { call: at(call)?, name: src.get(name.clone())?, batch, autocommit: *autocommit })
                 })
                 .collect::<Option<Vec<_>>>()
         })
@@ -161,52 +200,124 @@ pub(crate) fn op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> 
     if let Some(Some(known)) = known {
         return known;
     }
-    let found = collect_op_calls(function, src);
+    listed(function, src, key).1
+}
+
+/// Every call in a migration function, in source order (nested definitions skipped).
+pub(crate) fn calls<'t>(function: Node<'t>, src: &'t str) -> Vec<Node<'t>> {
+    let key = (src.as_ptr() as usize, src.len(), function.id());
+    let known = LISTED.with(|listed| listed.read(&key, |(calls, _)| calls_at(function, calls)));
+    if let Some(Some(known)) = known {
+        return known;
+    }
+    listed(function, src, key).0
+}
+
+/// Walks the function for [`calls`] and [`op_calls`], and keeps both for the rest of the pass.
+fn listed<'t>(function: Node<'t>, src: &'t str, key: (usize, usize, usize)) -> (Vec<Node<'t>>, Vec<OpCall<'t>>) {
+    let (calls, ops) = collect(function, src);
     let offset = |text: &str| {
         let start = (text.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
         start..start + text.len()
     };
     let spans =
-        found.iter().map(|op| (op.call.byte_range(), offset(op.name), op.batch.map(|b| b.byte_range()), op.autocommit));
-    OPS.with(|ops| ops.insert(key, spans.collect()));
-    found
+        ops.iter().map(|op| (op.call.byte_range(), offset(op.name), op.batch.map(|b| b.byte_range()), op.autocommit));
+    LISTED.with(|listed| listed.insert(key, (calls.iter().map(|c| c.byte_range()).collect(), spans.collect())));
+    (calls, ops)
 }
 
-fn collect_op_calls<'t>(function: Node<'t>, src: &'t str) -> Vec<OpCall<'t>> {
-    let mut out = Vec::new();
-    let Some(body) = function.field("body") else { return out };
-    // (node, batch tables bound by enclosing `with` statements, inside autocommit_block)
-    type Batches<'t> = Vec<(&'t str, Node<'t>)>;
-    let mut stack: Vec<(Node<'t>, Batches<'t>, bool)> = vec![(body, Vec::new(), false)];
-    while let Some((node, mut batches, mut autocommit)) = stack.pop() {
-        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        if node.kind_str() == "with_statement" {
-            for (value, alias) in with_items(node, src) {
-                let chain = python::chain(value, src);
-                let names: Vec<&str> = chain.names().collect();
-                let on_op = src.get(chain.root.byte_range()) == Some("op");
-                if on_op && names == ["batch_alter_table"] {
-                    if let Some(alias) = alias {
-                        batches.push((alias, value));
-                    }
-                } else if on_op && names == ["get_context", "autocommit_block"] {
-                    autocommit = true;
+/// The calls spanning `ranges` (call ranges under `within`, in source order), found in one
+/// descent that enters only the nodes holding the next range; `None` if one is missing.
+fn calls_at<'t>(within: Node<'t>, ranges: &[Range<usize>]) -> Option<Vec<Node<'t>>> {
+    let mut out = Vec::with_capacity(ranges.len());
+    let mut cursor = within.walk();
+    let mut depth = 0usize;
+    for range in ranges {
+        loop {
+            let node = cursor.node();
+            if node.start_byte() <= range.start && range.end <= node.end_byte() {
+                if node.byte_range() == *range && node.kind_str() == "call" {
+                    out.push(node);
+                    break;
                 }
+                cursor.goto_first_child_for_byte(range.start)?;
+                depth += 1;
+            } else if node.end_byte() <= range.start {
+                // Wholly before the range: on to the next node not inside this one.
+                loop {
+                    if depth == 0 {
+                        return None;
+                    }
+                    if cursor.goto_next_sibling() {
+                        break;
+                    }
+                    cursor.goto_parent();
+                    depth -= 1;
+                }
+            } else {
+                return None;
             }
-        }
-        if node.kind_str() == "call" {
-            if let Some(found) = op_call(node, &batches, autocommit, src) {
-                out.push(found);
-            }
-        }
-        let children = python::named_children(node);
-        for child in children.into_iter().rev() {
-            stack.push((child, batches.clone(), autocommit));
         }
     }
-    out
+    Some(out)
+}
+
+/// One walk of a migration function's body: its calls and, among them, its operations.
+fn collect<'t>(function: Node<'t>, src: &'t str) -> (Vec<Node<'t>>, Vec<OpCall<'t>>) {
+    let (mut calls, mut ops) = (Vec::new(), Vec::new());
+    let Some(body) = function.field("body") else { return (calls, ops) };
+    // Batch tables bound by the enclosing `with` statements, and inside autocommit_block.
+    let mut batches: Vec<(&'t str, Node<'t>)> = Vec::new();
+    let mut autocommit = false;
+    // Each enclosing `with` statement's depth, and the batches and autocommit outside it.
+    let mut withs: Vec<(usize, usize, bool)> = Vec::new();
+    let mut cursor = body.walk();
+    let mut depth = 0usize;
+    loop {
+        let node = cursor.node();
+        let kind = node.kind_str();
+        if !matches!(kind, "function_definition" | "class_definition" | "lambda") {
+            if kind == "with_statement" {
+                withs.push((depth, batches.len(), autocommit));
+                for (value, alias) in with_items(node, src) {
+                    let chain = python::chain(value, src);
+                    let names: Vec<&str> = chain.names().collect();
+                    let on_op = src.get(chain.root.byte_range()) == Some("op");
+                    if on_op && names == ["batch_alter_table"] {
+                        if let Some(alias) = alias {
+                            batches.push((alias, value));
+                        }
+                    } else if on_op && names == ["get_context", "autocommit_block"] {
+                        autocommit = true;
+                    }
+                }
+            }
+            if kind == "call" {
+                calls.push(node);
+                ops.extend(op_call(node, &batches, autocommit, src));
+            }
+            if cursor.goto_first_child() {
+                depth += 1;
+                continue;
+            }
+        }
+        loop {
+            // Leaving the node at `depth`: a `with` statement there binds no more.
+            while let Some(&(_, len, outside)) = withs.last().filter(|w| w.0 >= depth) {
+                batches.truncate(len);
+                autocommit = outside;
+                withs.pop();
+            }
+            if depth == 0 {
+                return (calls, ops);
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            cursor.goto_parent();
+            depth -= 1;
+        }
+    }
 }
 
 fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, src: &'t str) -> Option<OpCall<'t>> {
@@ -223,41 +334,6 @@ fn op_call<'t>(call: Node<'t>, batches: &[(&str, Node<'t>)], autocommit: bool, s
     let batch =
         if receiver == "op" { None } else { Some(batches.iter().rev().find(|(alias, _)| *alias == receiver)?.1) };
     Some(OpCall { call, name, batch, autocommit })
-}
-
-thread_local! {
-    /// Like `OPS`, for [`calls`].
-    static CALLS: PerFile<usize, Vec<std::ops::Range<usize>>> = PerFile::new();
-}
-
-/// Every call in a migration function, in source order (nested definitions skipped).
-pub(crate) fn calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
-    let known = CALLS.with(|calls| {
-        calls.read(&function.id(), |spans| {
-            spans.iter().map(|range| call_at(function, range)).collect::<Option<Vec<_>>>()
-        })
-    });
-    if let Some(Some(known)) = known {
-        return known;
-    }
-    let found = collect_calls(function);
-    CALLS.with(|calls| calls.insert(function.id(), found.iter().map(|c| c.byte_range()).collect()));
-    found
-}
-
-fn collect_calls<'t>(function: Node<'t>) -> Vec<Node<'t>> {
-    let mut out = Vec::new();
-    let mut stack: Vec<Node<'t>> = function.field("body").into_iter().collect();
-    while let Some(node) = stack.pop() {
-        if matches!(node.kind_str(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        if node.kind_str() == "call" {
-            out.push(node);
-        }
-        stack.extend(python::named_children(node).into_iter().rev());
-    }
-    out
 }
 
 /// Names of the module-level functions other than `upgrade` / `downgrade` (migration helpers).
@@ -404,7 +480,7 @@ pub(crate) fn created_tables(ops: &[OpCall<'_>], src: &str) -> Vec<String> {
 /// (`create_table("t", ...)`, `utils.create_table("t", ...)`, as Superset's migrations do),
 /// which [`op_calls`] does not see.
 pub(crate) fn helper_created_tables(function: Node<'_>, src: &str) -> Vec<String> {
-    calls(function)
+    calls(function, src)
         .into_iter()
         .filter(|call| python::callee_name(*call, src) == Some("create_table"))
         .filter_map(|call| string_value(*python::positional_arguments(call).first()?, src))
@@ -699,12 +775,18 @@ def downgrade():
         };
         let ids = |calls: &[Node<'_>]| -> Vec<usize> { calls.iter().map(|c| c.id()).collect() };
         let walked = key(&op_calls(found.upgrade, REVISION));
-        let walked_calls = ids(&calls(found.upgrade));
+        let walked_calls = ids(&calls(found.upgrade, REVISION));
         assert!(walked.len() >= 4 && walked.iter().any(|o| o.2.is_some()) && walked.iter().any(|o| o.3));
         let _scope = crate::python::import_cache::scope();
         for _ in 0..2 {
+            let again = migration(tree.root_node(), REVISION).expect("a migration");
+            assert_eq!(
+                (again.upgrade.id(), again.downgrade.map(|d| d.id())),
+                (found.upgrade.id(), found.downgrade.map(|d| d.id()))
+            );
+            assert!(migration(python::named_children(tree.root_node())[0], REVISION).is_none());
             assert_eq!(key(&op_calls(found.upgrade, REVISION)), walked);
-            assert_eq!(ids(&calls(found.upgrade)), walked_calls);
+            assert_eq!(ids(&calls(found.upgrade, REVISION)), walked_calls);
         }
         // Another tree in another scope does not read this one's entries.
         drop(_scope);

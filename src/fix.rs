@@ -2,6 +2,7 @@
 //! in source order, and a fix whose edits overlap an already accepted one
 //! waits for the next pass (the caller re-lints and tries again).
 use crate::diagnostic::{Diagnostic, Edit};
+use crate::python::import_cache::PerFile;
 use crate::registry::RuleId;
 use crate::syntax::Fields;
 use crate::syntax::KindStr;
@@ -84,6 +85,20 @@ pub(crate) fn write_atomically(path: &std::path::Path, content: &str) -> std::io
 /// top). Two fixes adding the same name touch the same bytes, so the second waits for the next
 /// pass, by which time the import is there.
 pub(crate) fn ensure_import(root: tree_sitter::Node<'_>, src: &str, module: &str, name: &str) -> Option<Edit> {
+    thread_local! {
+        /// The edit for each (module, name) of a file, as every fix of a rule asks for the same.
+        static EDITS: PerFile<(usize, usize, usize, String, String), Option<Edit>> = PerFile::new();
+    }
+    let key = (src.as_ptr() as usize, src.len(), root.id(), module.to_string(), name.to_string());
+    if let Some(known) = EDITS.with(|edits| edits.read(&key, Clone::clone)) {
+        return known;
+    }
+    let edit = import_edit(root, src, module, name);
+    EDITS.with(|edits| edits.insert(key, edit.clone()));
+    edit
+}
+
+fn import_edit(root: tree_sitter::Node<'_>, src: &str, module: &str, name: &str) -> Option<Edit> {
     let text = |n: tree_sitter::Node<'_>| src.get(n.byte_range()).unwrap_or("");
     let mut merge_into: Option<tree_sitter::Node<'_>> = None;
     let mut first_import: Option<tree_sitter::Node<'_>> = None;

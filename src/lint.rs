@@ -205,7 +205,9 @@ pub(crate) fn check_file(
         }
     };
     checked.messages.extend(warnings.into_iter().map(|w| message(Level::Warning, w)));
-    let original = text.clone();
+    // The unfixed text, kept only when fixing (a copy of every file would cost a large
+    // allocation per file).
+    let original = matches!(fix_mode, FixMode::Apply(_)).then(|| text.clone());
     let mut file = SourceFile::new(text);
     let mut linted = match lint_text(engine, &file, enabled, module) {
         Ok(result) => result,
@@ -274,7 +276,7 @@ pub(crate) fn check_file(
             linted = relinted;
         }
         checked.messages.extend(dropped.into_iter().map(|text| message(Level::Warning, text)));
-        if file.text != original {
+        if let Some(original) = original.filter(|original| file.text != *original) {
             checked.fixed = Some(FixedFile { original, fixed: file.text.clone(), applied });
         }
     }

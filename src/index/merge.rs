@@ -412,6 +412,14 @@ impl ModelIndex {
                 slot.insert(dialect);
             }
         }
+        for folder in index.revision_folders.values_mut() {
+            let revisions = &index.revisions;
+            let downs = |id: &str| {
+                let entry = folder.by_id.get(id).and_then(|i| revisions.get(*i));
+                entry.and_then(|e| e.facts.down.as_ref()).map_or(&[][..], Vec::as_slice)
+            };
+            folder.on_cycles = ids_on_cycles(folder.by_id.keys().map(String::as_str), downs);
+        }
         index.session_factories = files
             .iter()
             .flat_map(|(_, f)| f.session_factories.iter().map(|name| (f.module.clone(), name.clone())))
@@ -806,6 +814,73 @@ struct RevisionFolder {
     by_id: HashMap<String, usize>,
     /// Revision id → the members naming it in `down_revision`, in project order.
     children: HashMap<String, Vec<usize>>,
+    /// The ids from which following `down_revision`s leads back to the id (SA705's cycles).
+    on_cycles: std::collections::HashSet<String>,
+}
+
+/// The ids among `ids` that lie on a cycle of the graph whose edges go from an id to its
+/// `downs` (Tarjan's strongly connected components, iterative: histories are long).
+/// Computed once per version folder, so that SA705 walks the history for a cycle path only
+/// from the revisions known to be on one.
+pub(crate) fn ids_on_cycles<'a, 'd>(
+    ids: impl Iterator<Item = &'a str>,
+    downs: impl Fn(&str) -> &'d [String],
+) -> std::collections::HashSet<String> {
+    let ids: Vec<&str> = ids.collect();
+    let number: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let edges: Vec<Vec<usize>> =
+        ids.iter().map(|id| downs(id).iter().filter_map(|d| number.get(d.as_str()).copied()).collect()).collect();
+    let unvisited = usize::MAX;
+    let (mut order, mut low, mut on_stack) = (vec![unvisited; ids.len()], vec![0; ids.len()], vec![false; ids.len()]);
+    let (mut stack, mut next_order, mut found) = (Vec::new(), 0, std::collections::HashSet::new());
+    for root in 0..ids.len() {
+        if order[root] != unvisited {
+            continue;
+        }
+        // (node, index of its next edge to follow)
+        let mut work = vec![(root, 0)];
+        order[root] = next_order;
+        low[root] = next_order;
+        next_order += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&(v, edge)) = work.last() {
+            if let Some(&w) = edges[v].get(edge) {
+                if let Some(top) = work.last_mut() {
+                    top.1 += 1;
+                }
+                if order[w] == unvisited {
+                    order[w] = next_order;
+                    low[w] = next_order;
+                    next_order += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(order[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == order[v] {
+                let mut component = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                if component.len() > 1 || edges[v].contains(&v) {
+                    found.extend(component.into_iter().map(|w| ids[w].to_string()));
+                }
+            }
+        }
+    }
+    found
 }
 
 /// One version folder's revision graph, read from the index (see [`ModelIndex::revision_graph_of`]).
@@ -825,6 +900,11 @@ impl<'a> FolderGraph<'a> {
     /// The revision file of the folder declaring `id` (the last one, if several do).
     pub(crate) fn revision(&self, id: &str) -> Option<&'a RevisionEntry> {
         self.folder?.by_id.get(id).and_then(|i| self.revisions.get(*i))
+    }
+
+    /// Does following `down_revision`s from `id` lead back to `id`?
+    pub(crate) fn on_cycle(&self, id: &str) -> bool {
+        self.folder.is_some_and(|f| f.on_cycles.contains(id))
     }
 
     /// The revision files of the folder whose `down_revision` names `id`, in project order.

@@ -14,8 +14,8 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(migration) = alembic::migration(module, src) else { return };
     let ops = alembic::op_calls(migration.upgrade, src);
     let created = alembic::created_tables(&ops, src);
-    let helpers = alembic::helper_functions(module, src);
-    let calls = alembic::calls(migration.upgrade);
+    // What a backfill is looked for in, listed only once an alter_column needs it.
+    let mut backfills = None;
     for (index, op) in ops.iter().enumerate() {
         let Some(table) = op.table(0, src) else { continue };
         let key = alembic::table_key(&table);
@@ -33,7 +33,12 @@ pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
                 if !is_false(python::keyword_argument(op.call, "nullable", src), src)
                     || is_false(python::keyword_argument(op.call, "existing_nullable", src), src)
                     || added_with_default(&ops[..index], &table, &column, src)
-                    || backfilled_before(&calls, op.call.start_byte(), &helpers, src)
+                    || {
+                        let (calls, helpers) = backfills.get_or_insert_with(|| {
+                            (alembic::calls(migration.upgrade, src), alembic::helper_functions(module, src))
+                        });
+                        backfilled_before(calls, op.call.start_byte(), helpers, src)
+                    }
                 {
                     continue;
                 }

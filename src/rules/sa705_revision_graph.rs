@@ -127,7 +127,8 @@ impl Deferred for RevisionGraph {
         }
 
         // Cycles: walking down from this revision comes back to it.
-        if let Some(cycle) = cycle_through(revision, |id| graph.revision(id)) {
+        // Known per folder (`on_cycle`): the walk down the history is for the cycle's path.
+        if let Some(cycle) = graph.on_cycle(revision).then(|| cycle_through(revision, |id| graph.revision(id))).flatten() {
             report(
                 self.facts.down_range.clone(),
                 format!(
@@ -281,8 +282,42 @@ mod tests {
         assert_eq!(cycle_through("a", |id| by_id.get(id).copied()), Some(vec!["a", "b", "d", "a"]));
         assert_eq!(cycle_through("d", |id| by_id.get(id).copied()), Some(vec!["d", "a", "b", "d"]));
         assert_eq!(cycle_through("c", |id| by_id.get(id).copied()), None);
+        let ids = || entries.iter().filter_map(|e| e.facts.revision.as_deref());
+        let downs = |id: &str| by_id.get(id).and_then(|e| e.facts.down.as_deref()).unwrap_or_default();
+        let on_cycles = crate::index::merge::ids_on_cycles(ids(), downs);
+        assert_eq!(on_cycles, ["a", "b", "d"].into_iter().map(String::from).collect());
         let own = [entry("s", &["s"])];
         let by_id: HashMap<&str, &RevisionEntry> = own.iter().map(|e| ("s", e)).collect();
         assert_eq!(cycle_through("s", |id| by_id.get(id).copied()), Some(vec!["s", "s"]));
+    }
+
+    /// `ids_on_cycles` (once per folder) holds exactly the ids `cycle_through` finds a cycle from.
+    #[test]
+    fn ids_on_cycles_are_those_a_walk_finds_a_cycle_from() {
+        let mut seed: u64 = 0x5eed;
+        let mut next = |bound: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % bound
+        };
+        for _ in 0..300 {
+            let n = 1 + next(9);
+            let entries: Vec<RevisionEntry> = (0..n)
+                .map(|i| {
+                    // Ids outside the graph too: a down_revision naming no file is no edge.
+                    let downs: Vec<String> = (0..next(3)).map(|_| format!("r{}", next(n + 2))).collect();
+                    let downs: Vec<&str> = downs.iter().map(String::as_str).collect();
+                    entry(&format!("r{i}"), &downs)
+                })
+                .collect();
+            let by_id: HashMap<&str, &RevisionEntry> =
+                entries.iter().map(|e| (e.facts.revision.as_deref().unwrap_or(""), e)).collect();
+            let downs = |id: &str| by_id.get(id).and_then(|e| e.facts.down.as_deref()).unwrap_or_default();
+            let on_cycles = crate::index::merge::ids_on_cycles(by_id.keys().copied(), downs);
+            for id in by_id.keys() {
+                let walked = cycle_through(id, |id| by_id.get(id).copied()).is_some();
+                assert_eq!(on_cycles.contains(*id), walked, "{id} in {:?}", entries.iter().map(|e| &e.facts.down).collect::<Vec<_>>());
+            }
+            assert!(on_cycles.iter().all(|id| by_id.contains_key(id.as_str())));
+        }
     }
 }

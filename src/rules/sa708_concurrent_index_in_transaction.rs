@@ -6,25 +6,38 @@ use crate::alembic::{self, OpCall};
 use crate::checker::{Checker, Match};
 use crate::python;
 
+/// Does the function open a connection with `isolation_level="AUTOCOMMIT"`?
+fn autocommit_connection_in(function: tree_sitter::Node<'_>, src: &str) -> bool {
+    let spelt = src.get(function.byte_range()).is_some_and(|text| text.contains("isolation_level"));
+    spelt
+        && alembic::calls(function, src).iter().any(|call| {
+            python::keyword_argument(*call, "isolation_level", src)
+                .and_then(|v| alembic::string_value(v, src))
+                .is_some_and(|level| level.eq_ignore_ascii_case("AUTOCOMMIT"))
+        })
+}
+
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let Some(module) = m.get("module") else { return };
     let src = checker.source();
     let Some(migration) = alembic::migration(module, src) else { return };
     for function in std::iter::once(migration.upgrade).chain(migration.downgrade) {
         let ops = alembic::op_calls(function, src);
-        let autocommit_connection = alembic::calls(function).iter().any(|call| {
-            python::keyword_argument(*call, "isolation_level", src)
-                .and_then(|v| alembic::string_value(v, src))
-                .is_some_and(|level| level.eq_ignore_ascii_case("AUTOCOMMIT"))
-        });
-        if autocommit_connection {
-            continue;
-        }
+        // A connection in AUTOCOMMIT isolation runs the whole function outside the transaction;
+        // looked for only once there is something to report.
+        let mut autocommit_connection = None;
         for (index, op) in ops.iter().enumerate() {
-            if op.autocommit || committed_before(&ops[..index], src) {
+            if op.autocommit {
                 continue;
             }
+            // Concurrency first: the scan of earlier operations for a COMMIT tokenizes their SQL.
             let Some(what) = concurrent(op, src) else { continue };
+            if committed_before(&ops[..index], src) {
+                continue;
+            }
+            if *autocommit_connection.get_or_insert_with(|| autocommit_connection_in(function, src)) {
+                break;
+            }
             let name = alembic::function_name(function, src).unwrap_or("upgrade");
             let message = format!(
                 "{what} inside the migration's transaction: PostgreSQL refuses it (`{} cannot run inside a \
