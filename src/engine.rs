@@ -514,6 +514,8 @@ impl Engine {
                 // while they run so that their parent lookups need no descent from the root.
                 let mut path = vec![tree.root_node().into_raw()];
                 let mut places = self.triggers.as_ref().map(|t| (t, t.places(&file.text)));
+                // How the walk moves among the siblings of each node on its path.
+                let mut modes = vec![Children::All];
                 'walk: loop {
                     let node = walk.node();
                     if let Some(last) = path.last_mut() {
@@ -523,7 +525,16 @@ impl Engine {
                     if kind == self.kinds.comment {
                         walked_comments.push(node.byte_range());
                     }
-                    let gated = self.gated.as_ref().and_then(|g| Some((g, self.gate_names(node, &file.text)?)));
+                    // Does the node hold a trigger place? Inside an expression, no pattern can start
+                    // at a node without one (`triggers`); statement kinds' mentions are no places.
+                    let placed = places.as_mut().is_none_or(|(triggers, places)| {
+                        places.any_within(node.start_byte(), node.end_byte()) || triggers.descends(kind)
+                    });
+                    let gated = self
+                        .gated
+                        .as_ref()
+                        .filter(|_| placed)
+                        .and_then(|g| Some((g, self.gate_names(node, &file.text)?)));
                     let rooted = root_kinds.get(usize::from(kind)).copied().unwrap_or(false);
                     if gated.is_some() || rooted {
                         let _published = crate::syntax::PublishedPath::new(&mut path);
@@ -543,31 +554,70 @@ impl Engine {
                     }
                     // A string's parts hold no pattern root unless it is an f-string (or
                     // t-string) with interpolations; comments cannot sit inside one.
-                    // An expression subtree without a trigger place holds no match (`triggers`).
-                    let holds_match =
-                        |(triggers, places): &mut (&crate::triggers::Triggers, crate::triggers::Places)| {
-                            triggers.descends(kind)
-                                || node.has_error()
-                                || places.any_within(node.start_byte(), node.end_byte())
-                                || (triggers.chains(kind)
-                                    && self
-                                        .kinds
-                                        .right
-                                        .and_then(|f| node.child_by_field_id(f.get()))
-                                        .is_some_and(|right| triggers.chains(right.kind_id())))
-                        };
-                    if (kind != self.kinds.string || interpolates(node, text))
-                        && places.as_mut().is_none_or(holds_match)
-                        && walk.goto_first_child()
-                    {
+                    let children = if kind == self.kinds.string && !interpolates(node, text) {
+                        None
+                    } else if let Some((triggers, places)) = places.as_mut() {
+                        // Statements (and what may hold them) are walked child by child; an
+                        // expression only where it holds a trigger place (`triggers`).
+                        if triggers.descends(kind)
+                            || node.has_error()
+                            || (triggers.chains(kind)
+                                && self
+                                    .kinds
+                                    .right
+                                    .and_then(|f| node.child_by_field_id(f.get()))
+                                    .is_some_and(|right| triggers.chains(right.kind_id())))
+                        {
+                            Some(Children::All)
+                        } else {
+                            places
+                                .first_from(node.start_byte())
+                                .filter(|_| placed)
+                                .map(|first| Children::Placed { first, end: node.end_byte() })
+                        }
+                    } else {
+                        Some(Children::All)
+                    };
+                    let entered = match children {
+                        Some(Children::All) => walk.goto_first_child(),
+                        // Straight to the child holding the first place: the tree-sitter cursor
+                        // passes over the children before it without stepping onto each.
+                        Some(Children::Placed { first, .. }) => walk.goto_first_child_for_byte(first).is_some(),
+                        None => false,
+                    };
+                    if let Some(children) = children.filter(|_| entered) {
                         path.push(node.into_raw());
+                        modes.push(children);
                         continue;
                     }
-                    while !walk.goto_next_sibling() {
+                    loop {
+                        let moved = match modes.last() {
+                            Some(Children::Placed { end, .. }) => {
+                                // On to the next sibling that holds a place, if the parent has one left.
+                                let next = walk.node().end_byte();
+                                let first = places.as_mut().and_then(|(_, p)| p.first_from(next));
+                                match first.filter(|first| first < end) {
+                                    Some(first) => loop {
+                                        if !walk.goto_next_sibling() {
+                                            break false;
+                                        }
+                                        if walk.node().end_byte() > first {
+                                            break true;
+                                        }
+                                    },
+                                    None => false,
+                                }
+                            }
+                            _ => walk.goto_next_sibling(),
+                        };
+                        if moved {
+                            break;
+                        }
                         if !walk.goto_parent() {
                             break 'walk;
                         }
                         path.pop();
+                        modes.pop();
                     }
                 }
             }
@@ -580,6 +630,17 @@ impl Engine {
         diagnostics.dedup_by(|a, b| a.rule == b.rule && a.range == b.range);
         FileMatches { diagnostics, comments, deferred }
     }
+}
+
+/// How the engine walk moves among a node's children.
+#[derive(Clone, Copy)]
+enum Children {
+    /// Every child: statements, what may hold them (an error, a chained assignment), or every
+    /// node when no trigger places are known.
+    All,
+    /// Only the children holding a trigger place: an expression, entered for its places, whose
+    /// first place is at byte `first` and which ends at byte `end`.
+    Placed { first: usize, end: usize },
 }
 
 /// Can this `string` node hold interpolations: does its prefix (`rb`, `f`, `Rt`...) have an f or t?

@@ -155,11 +155,14 @@ fn lint_text(
 ) -> Result<Linted, String> {
     let tree = engine::parse(&file.text).ok_or_else(|| "the parser gave up on this file".to_string())?;
     let syntax_error = engine::first_syntax_error(&tree);
+    // One cache scope for the engine pass and the index facts: both ask `migration()`.
+    let caches = crate::python::import_cache::scope();
     let found = engine.run(file, &tree, &|id| enabled.contains(id));
     let mut facts = module
         .map(|m| index::extract::extract(tree.root_node(), &file.text, &m.name, m.is_package))
         .unwrap_or_default();
     facts.column_uses.extend(found.deferred.iter().flat_map(|d| d.column_uses().iter().cloned()));
+    drop(caches);
     drop(tree);
     let suppressions = Suppressions::from_comments(file, &found.comments);
     let rules = registry::all();

@@ -625,12 +625,16 @@ pub(crate) mod import_cache {
     }
 
     /// Enables the caches until the guard drops (and empties them on both ends): they are
-    /// keyed by node ids, which are addresses that a later tree may reuse.
+    /// keyed by node ids, which are addresses that a later tree may reuse. Inside an open
+    /// scope (of the same tree) a new one changes nothing: the outer one keeps the caches.
     pub(crate) fn scope() -> Guard {
+        if ACTIVE.with(std::cell::Cell::get) {
+            return Guard { outer: false };
+        }
         CACHE.with(|c| c.borrow_mut().take());
         GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
         ACTIVE.with(|a| a.set(true));
-        Guard
+        Guard { outer: true }
     }
 
     /// The current scope's number while one is open on this thread (one file's engine pass).
@@ -670,12 +674,17 @@ pub(crate) mod import_cache {
         }
     }
 
-    pub(crate) struct Guard;
+    pub(crate) struct Guard {
+        /// Did this guard open the scope (rather than find one open)?
+        outer: bool,
+    }
 
     impl Drop for Guard {
         fn drop(&mut self) {
-            ACTIVE.with(|a| a.set(false));
-            CACHE.with(|c| c.borrow_mut().take());
+            if self.outer {
+                ACTIVE.with(|a| a.set(false));
+                CACHE.with(|c| c.borrow_mut().take());
+            }
         }
     }
 

@@ -166,16 +166,61 @@ fn imported<'s>(node: Node<'_>, local: &str, src: &'s str) -> Option<(&'s str, O
 
 /// Names that may hold a session class or factory, judged before any module scan.
 fn could_make_sessions(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    ["session", "maker", "factory", "sess", "db", "uow"].iter().any(|w| lower.contains(w))
+    spells_session_word(name)
+}
+
+/// A call's function spells one of these (in any case) if [`classify_call`] classifies it:
+/// the factory and registry names hold `sess` or `maker`, session classes `Sess`, and the
+/// names [`could_make_sessions`] accepts one of them all.
+const SESSION_WORDS: [&[u8]; 5] = [b"sess", b"maker", b"factory", b"db", b"uow"];
+
+/// `FIRST_LETTERS[b]`: 1 + the index of the [`SESSION_WORDS`] word starting with byte `b` in
+/// either case (their first letters differ), 0 for none.
+const FIRST_LETTERS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < SESSION_WORDS.len() {
+        let first = SESSION_WORDS[i][0];
+        table[first as usize] = i as u8 + 1;
+        table[first.to_ascii_uppercase() as usize] = i as u8 + 1;
+        i += 1;
+    }
+    table
+};
+
+/// Does `text` hold a [`SESSION_WORDS`] word, ignoring ASCII case?
+fn spells_session_word(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        let Some(word) = usize::from(FIRST_LETTERS[usize::from(b)]).checked_sub(1).and_then(|w| SESSION_WORDS.get(w))
+        else {
+            return false;
+        };
+        bytes.get(i..i + word.len()).is_some_and(|at| at.eq_ignore_ascii_case(word))
+    })
+}
+
+/// Can [`classify_call`] classify this call at all? Only if the text before its arguments
+/// (its function) spells a [`SESSION_WORDS`] word: most calls (`x = f()` is everywhere) are
+/// rejected without reading more of the tree.
+pub(crate) fn may_classify(call: Node<'_>, src: &str) -> bool {
+    let call = unparen(call);
+    // The arguments are a call's last child; the function comes before them.
+    let end = call.child(call.child_count().saturating_sub(1)).map_or(call.end_byte(), |last| last.start_byte());
+    src.get(call.start_byte()..end).is_some_and(spells_session_word)
 }
 
 /// Classifies a call as making a session factory, registry or session (see [`SessionCall`]).
 pub(crate) fn classify_call(call: Node<'_>, src: &str) -> Option<SessionCall> {
     let call = unparen(call);
-    if call.kind_str() != "call" {
+    if call.kind_str() != "call" || !may_classify(call, src) {
         return None;
     }
+    classify_any_call(call, src)
+}
+
+/// [`classify_call`] of a call, without its [`may_classify`] shortcut.
+fn classify_any_call(call: Node<'_>, src: &str) -> Option<SessionCall> {
     if let Some(kind) = factory_kind(call, src) {
         return Some(kind);
     }
@@ -384,6 +429,37 @@ mod tests {
         let last = root.named_child(root.named_child_count().checked_sub(1)? as u32)?;
         let value = last.named_child(0)?.field("right")?;
         classify_call(value, src)
+    }
+
+    /// `may_classify` only rejects calls that `classify_call` would not classify: checked on
+    /// every call of the rule fixtures, and on calls spelling the words in other cases.
+    #[test]
+    fn may_classify_rejects_only_unclassified_calls() {
+        let mut texts = crate::python::test_support::fixture_texts();
+        texts.push(
+            "from sqlalchemy import orm\nfrom app import SESSIONLOCAL, get_DB, UoW\nS = orm.sessionMaker()\n\
+             a = S()\nb = SESSIONLOCAL()\nc = get_DB()\nd = UoW()\ne = orm.Session()\nf = orm.SESSION()\n"
+                .into(),
+        );
+        let (mut classified, mut rejected) = (0, 0);
+        for text in &texts {
+            let tree = parse(text);
+            for call in crate::python::test_support::named_nodes(&tree).into_iter().filter(|n| n.kind_str() == "call") {
+                let kind = classify_any_call(call, text);
+                if !may_classify(call, text) {
+                    assert_eq!(kind, None, "{}", &text[call.byte_range()]);
+                    rejected += 1;
+                } else if kind.is_some() {
+                    classified += 1;
+                }
+            }
+        }
+        assert!(classified > 100 && rejected > 1000, "{classified} classified, {rejected} rejected");
+        for (text, spells) in
+            [("SeSsIoN", true), ("x.MAKER", true), ("db", true), ("Uow", true), ("d_b", false), ("ses", false)]
+        {
+            assert_eq!(spells_session_word(text), spells, "{text}");
+        }
     }
 
     fn session(flavor: Flavor, factory: &str) -> Option<SessionCall> {

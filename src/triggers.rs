@@ -303,6 +303,14 @@ impl Places {
         }
         self.at.get(self.next).is_some_and(|&p| p < end)
     }
+
+    /// The first place at or after `start` (same order rule as [`Places::any_within`]).
+    pub(crate) fn first_from(&mut self, start: usize) -> Option<usize> {
+        while self.at.get(self.next).is_some_and(|&p| p < start) {
+            self.next += 1;
+        }
+        self.at.get(self.next).copied()
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ const TAKES_OWNERSHIP: &[&str] = &[
 
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(assign), Some(target), Some(call)) = (m.get("assign"), m.get("target"), m.get("call")) else { return };
-    if target.kind_str() != "identifier" {
+    if target.kind_str() != "identifier" || !sessions::may_classify(call, checker.source()) {
         return;
     }
     let src = checker.source();

@@ -15,7 +15,7 @@ use crate::sessions::{self, Flavor, SessionCall};
 
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(assign), Some(name), Some(call)) = (m.get("assign"), m.get("name"), m.get("call")) else { return };
-    if !at_module_level(assign, checker.source()) {
+    if !sessions::may_classify(call, checker.source()) || !at_module_level(assign, checker.source()) {
         return;
     }
     let name = checker.text(name).to_string();

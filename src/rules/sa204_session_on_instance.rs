@@ -15,6 +15,9 @@ use crate::sessions::{self, SessionCall};
 pub(crate) fn check(checker: &mut Checker<'_>, m: &Match<'_, '_>) {
     let (Some(assign), Some(target), Some(call)) = (m.get("assign"), m.get("target"), m.get("call")) else { return };
     let src = checker.source();
+    if !sessions::may_classify(call, src) {
+        return;
+    }
     let Some((class, attribute)) = stored_on(assign, target, src) else { return };
     // Classify first: `self.x = f()` is everywhere, and scanning the class for a close is not cheap.
     let kind = sessions::classify_call(call, src);
