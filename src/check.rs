@@ -62,9 +62,11 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
     // Compiling the rule queries is a good part of a warm-cache run: only done when a file
     // needs linting. A failure (a bug) is an error on each file.
     let engine = std::sync::OnceLock::new();
-    let lint_file =
-        |path: &std::path::Path| match engine.get_or_init(|| Engine::for_rules(&settings.rules).map_err(|e| e.0)) {
-            Ok(engine) => lint::check_file(engine, path, &settings.rules_for(path), fix_mode, module_of(path).as_ref()),
+    let lint_with =
+        |path: &std::path::Path, rules: &crate::selection::RuleSet, module: Option<&ModuleInfo>| match engine
+            .get_or_init(|| Engine::for_rules(&settings.rules).map_err(|e| e.0))
+        {
+            Ok(engine) => lint::check_file(engine, path, rules, fix_mode, module),
             Err(error) => {
                 let mut failed = CheckedFile::empty(path);
                 let text = format!("internal error: {error}");
@@ -72,9 +74,13 @@ pub(crate) fn run(args: &CheckArgs) -> miette::Result<Status> {
                 failed
             }
         };
+    let lint_file = |path: &std::path::Path| lint_with(path, &settings.rules_for(path), module_of(path).as_ref());
     let (mut checked, mut slots): (Vec<CheckedFile>, Vec<cache::Slot>) = files
         .par_iter()
-        .map(|path| cache.check(path, &settings.rules_for(path), module_of(path).as_ref(), || lint_file(path)))
+        .map(|path| {
+            let (rules, module) = (settings.rules_for(path), module_of(path));
+            cache.check(path, &rules, module.as_ref(), || lint_with(path, &rules, module.as_ref()))
+        })
         .unzip();
     let mut index =
         if args.no_model_index { ModelIndex::default() } else { build_index(&settings, &checked, args, &cache) };

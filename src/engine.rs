@@ -105,6 +105,9 @@ pub(crate) struct Engine {
     /// `mention_words[kind_id]`: gated patterns rooted at this kind match only where the
     /// node's text mentions one of these words (see [`pattern::MENTIONS`]).
     mention_words: Vec<Vec<String>>,
+    /// The statement kinds of `mention_words` with their words: looked up per file
+    /// ([`crate::triggers::Occurrences`]), not per node.
+    statement_mentions: Vec<(u16, Vec<String>)>,
     /// Where patterns can start inside expressions (`None`: walk every node).
     triggers: Option<crate::triggers::Triggers>,
     kinds: SyntaxIds,
@@ -432,12 +435,24 @@ impl Engine {
         let triggers = rest.root_kinds.as_ref().and_then(|roots| {
             crate::triggers::Triggers::new(&language, roots, gate_names.values().flatten(), &mention_words)
         });
-        Ok(Engine { rest, gated, gate_names, mention_words, triggers, kinds })
+        let statement_mentions = (0..mention_words.len())
+            .filter_map(|id| {
+                let words = mention_words.get(id).filter(|w| !w.is_empty())?;
+                let id = u16::try_from(id).ok()?;
+                crate::triggers::holds_statements(language.node_kind_for_id(id)?).then(|| (id, words.clone()))
+            })
+            .collect();
+        Ok(Engine { rest, gated, gate_names, mention_words, statement_mentions, triggers, kinds })
     }
 
     /// The names `node` carries in the gate slots, if a gated pattern can match there: if
     /// one of them is a gate name, or the node's text mentions a gate word of its kind.
-    fn gate_names<'s>(&self, node: Node<'_>, text: &'s str) -> Option<NodeNames<'s>> {
+    fn gate_names<'s>(
+        &self,
+        node: Node<'_>,
+        text: &'s str,
+        occurrences: &mut crate::triggers::Occurrences,
+    ) -> Option<NodeNames<'s>> {
         let k = &self.kinds;
         fn field(node: Node<'_>, id: Option<std::num::NonZeroU16>) -> Option<Node<'_>> {
             id.and_then(|f| node.child_by_field_id(f.get()))
@@ -467,6 +482,9 @@ impl Engine {
             return Some(names);
         }
         let words = self.mention_words.get(usize::from(kind)).filter(|w| !w.is_empty())?;
+        if let Some(found) = occurrences.within(kind, node.start_byte(), node.end_byte()) {
+            return found.then_some(names);
+        }
         let own = text.get(node.byte_range()).unwrap_or_default();
         words.iter().any(|w| own.contains(w.as_str())).then_some(names)
     }
@@ -514,6 +532,7 @@ impl Engine {
                 // while they run so that their parent lookups need no descent from the root.
                 let mut path = vec![tree.root_node().into_raw()];
                 let mut places = self.triggers.as_ref().map(|t| (t, t.places(&file.text)));
+                let mut occurrences = crate::triggers::Occurrences::find(&self.statement_mentions, &file.text);
                 // How the walk moves among the siblings of each node on its path.
                 let mut modes = vec![Children::All];
                 'walk: loop {
@@ -534,7 +553,7 @@ impl Engine {
                         .gated
                         .as_ref()
                         .filter(|_| placed)
-                        .and_then(|g| Some((g, self.gate_names(node, &file.text)?)));
+                        .and_then(|g| Some((g, self.gate_names(node, &file.text, &mut occurrences)?)));
                     let rooted = root_kinds.get(usize::from(kind)).copied().unwrap_or(false);
                     if gated.is_some() || rooted {
                         let _published = crate::syntax::PublishedPath::new(&mut path);

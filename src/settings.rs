@@ -106,6 +106,9 @@ impl Settings {
 
     /// The rules enabled for one file, after `per-file-ignores`.
     pub(crate) fn rules_for(&self, path: &Path) -> RuleSet {
+        if self.per_file_ignores.is_empty() {
+            return self.rules.clone();
+        }
         let absolute = walk::absolute(path);
         let relative = absolute.strip_prefix(&self.root).unwrap_or(&absolute);
         let name = path.file_name().map(Path::new);

@@ -229,7 +229,7 @@ fn pack(flags: &[u8; 64]) -> u64 {
 }
 
 /// Appends the start of every occurrence of `word` in `bytes`, overlapping ones included.
-fn every_occurrence(bytes: &[u8], word: &[u8], at: &mut Vec<usize>) {
+pub(crate) fn every_occurrence(bytes: &[u8], word: &[u8], at: &mut Vec<usize>) {
     let finder = memchr::memmem::Finder::new(word);
     let mut from = 0;
     while let Some(found) = bytes.get(from..).and_then(|rest| finder.find(rest)) {
@@ -313,6 +313,43 @@ impl Places {
     }
 }
 
+/// Where the mention words of statement kinds (whose nodes the walk always visits, and whose
+/// words are therefore no trigger places) occur in one file: one text search per word and
+/// file instead of one per statement.
+pub(crate) struct Occurrences {
+    /// Per kind id: the byte ranges of its words' occurrences, sorted, and the next to look at.
+    kinds: Vec<(u16, Vec<std::ops::Range<usize>>, usize)>,
+}
+
+impl Occurrences {
+    pub(crate) fn find(kinds: &[(u16, Vec<String>)], text: &str) -> Self {
+        let kinds = kinds
+            .iter()
+            .map(|(kind, words)| {
+                let mut ranges = Vec::new();
+                for word in words {
+                    let mut starts = Vec::new();
+                    every_occurrence(text.as_bytes(), word.as_bytes(), &mut starts);
+                    ranges.extend(starts.into_iter().map(|start| start..start + word.len()));
+                }
+                ranges.sort_unstable_by_key(|r| (r.start, r.end));
+                (*kind, ranges, 0)
+            })
+            .collect();
+        Occurrences { kinds }
+    }
+
+    /// Does `start..end` hold a whole occurrence of one of the words of `kind` (`None`: the
+    /// kind has no list)? Calls for one kind must come with nondecreasing `start`.
+    pub(crate) fn within(&mut self, kind: u16, start: usize, end: usize) -> Option<bool> {
+        let (_, ranges, next) = self.kinds.iter_mut().find(|(k, _, _)| *k == kind)?;
+        while ranges.get(*next).is_some_and(|r| r.start < start) {
+            *next += 1;
+        }
+        Some(ranges.iter().skip(*next).take_while(|r| r.start < end).any(|r| r.end <= end))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +395,19 @@ mod tests {
         }
         at.sort_unstable();
         at
+    }
+
+    #[test]
+    fn occurrences_are_whole_words_inside_the_range() {
+        let text = "update(x)\nfoo.update\ny = 1\ninsert  # delete\n";
+        let mut found = Occurrences::find(&[(7, vec!["update".into(), "insert".into(), "delete".into()])], text);
+        assert_eq!(found.within(3, 0, 9), None, "a kind without words");
+        assert_eq!(found.within(7, 0, 9), Some(true));
+        assert_eq!(found.within(7, 10, 19), Some(false), "`update` runs past the range's end");
+        assert_eq!(found.within(7, 10, 20), Some(true));
+        assert_eq!(found.within(7, 21, 26), Some(false));
+        assert_eq!(found.within(7, 27, 33), Some(true));
+        assert_eq!(found.within(7, 34, 43), Some(true), "found after an earlier occurrence that runs past");
     }
 
     #[test]

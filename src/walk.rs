@@ -212,7 +212,7 @@ pub(crate) fn absolute(path: &Path) -> PathBuf {
     } else {
         std::env::current_dir().map(|cwd| cwd.join(path)).unwrap_or_else(|_| path.to_path_buf())
     };
-    let mut normal = PathBuf::new();
+    let mut normal = PathBuf::with_capacity(joined.as_os_str().len());
     for component in joined.components() {
         match component {
             std::path::Component::CurDir => {}
